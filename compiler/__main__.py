@@ -1,0 +1,7 @@
+"""`python -m compiler`: the accoil-map command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,111 @@
+"""Semantic checks over the lowered mapping, beyond what the schema can say."""
+
+from __future__ import annotations
+
+from . import ir
+from .errors import Diagnostic
+from .loader import Document
+
+
+def analyse(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
+    """Whole-mapping checks: required keys, `require:`, rule names, define cycles and use."""
+    found: list[Diagnostic] = []
+    for index, rule in enumerate(mapping.rules):
+        found += _check_rule(doc, rule, ("rules", index))
+    found += _check_rule_names(doc, mapping)
+    found += _check_defines(doc, mapping)
+    return found
+
+
+def _check_rule(doc: Document, rule: ir.Rule, path: tuple) -> list[Diagnostic]:
+    found = []
+    produced = {f.key: f.value for f in rule.fields}
+    for key in ir.REQUIRED_KEYS[rule.call_type]:
+        if key not in produced:
+            found.append(doc.diagnostic(
+                (*path, "emit"),
+                f"a {rule.call_type} call needs '{key}', and this rule does not produce it",
+                f"add '{key}:' under emit",
+            ))
+        elif produced[key] == ir.Const(None) or produced[key] == ir.Const(""):
+            found.append(doc.diagnostic(
+                (*path, "emit", key),
+                f"'{key}' is required by a {rule.call_type} call but is always empty here",
+            ))
+    for position, key in enumerate(doc.data["rules"][path[1]].get("require", ())):
+        if key not in produced:
+            found.append(doc.diagnostic(
+                (*path, "require", position),
+                f"require: names '{key}', which this rule does not emit",
+                "require: lists keys of emit",
+            ))
+    return found
+
+
+def _check_rule_names(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
+    found, first_seen = [], {}
+    for index, rule in enumerate(mapping.rules):
+        if rule.name in first_seen:
+            first_line = doc.locate(("rules", first_seen[rule.name], "name")).line
+            found.append(doc.diagnostic(
+                ("rules", index, "name"),
+                f"duplicate rule name '{rule.name}' (first used at line {first_line})",
+            ))
+        first_seen.setdefault(rule.name, index)
+    return found
+
+
+def _check_defines(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
+    graph = {define.name: ir.defines_used(define.value) for define in mapping.defines}
+    found = [
+        doc.diagnostic(("define", name), f"define '{name}' depends on itself: {' -> '.join(cycle)}")
+        for name, cycle in _cycles(graph)
+    ]
+    used = set()
+    for rule in mapping.rules:
+        for emit_field in rule.fields:
+            used |= ir.defines_used(emit_field.value)
+    for deps in graph.values():
+        used |= deps
+    found += [
+        doc.diagnostic(("define", name), f"define '{name}' is never used", severity="warning", at_key=True)
+        for name in graph
+        if name not in used
+    ]
+    return found
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[tuple[str, list[str]]]:
+    """Each define that reaches itself, with one cycle through it."""
+    found = []
+    for start in graph:
+        stack = [(start, [start])]
+        seen = set()
+        while stack:
+            name, trail = stack.pop()
+            for dep in sorted(graph.get(name, ())):
+                if dep == start:
+                    found.append((start, [*trail, start]))
+                    stack.clear()
+                    break
+                if dep not in seen:
+                    seen.add(dep)
+                    stack.append((dep, [*trail, dep]))
+    return found
+
+
+def define_order(mapping: ir.Mapping) -> list[str]:
+    """Define names in an order where each comes after the defines it uses."""
+    graph = {define.name: ir.defines_used(define.value) for define in mapping.defines}
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        for dep in sorted(graph[name]):
+            visit(dep)
+        order.append(name)
+
+    for name in graph:
+        visit(name)
+    return order

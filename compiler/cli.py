@@ -1,0 +1,178 @@
+"""The `accoil-map` command line: validate, compile, run, explain, golden.
+
+Exit codes: 0 ok, 1 invalid mapping or failed golden case, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import orjson
+
+from . import __version__
+from .errors import MappingError
+from .pipeline import check
+from .codegen import generate
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with how the command was called (exit code 2)."""
+
+
+def _existing(path: str) -> str:
+    if path != "-" and not os.path.exists(path):
+        raise UsageError(f"no such file: {path}")
+    return path
+
+
+def _print_diagnostics(diagnostics, stream=sys.stderr) -> None:
+    for diagnostic in diagnostics:
+        print(diagnostic.format(), file=stream)
+
+
+def _checked(path: str):
+    """Check a mapping, printing its warnings; MappingError propagates."""
+    checked = check(_existing(path))
+    _print_diagnostics(checked.warnings)
+    return checked
+
+
+def cmd_validate(args) -> int:
+    status = EXIT_OK
+    for path in args.mappings:
+        try:
+            checked = _checked(path)
+        except MappingError as exc:
+            _print_diagnostics(exc.diagnostics)
+            count = len(exc.diagnostics)
+            print(f"{path}: invalid ({count} problem{'s' if count != 1 else ''})", file=sys.stderr)
+            status = EXIT_INVALID
+        else:
+            print(f"{path}: ok ({len(checked.mapping.rules)} rules)")
+    return status
+
+
+def cmd_compile(args) -> int:
+    status = EXIT_OK
+    for path in args.mappings:
+        try:
+            source = generate(_checked(path).mapping)
+        except MappingError as exc:
+            _print_diagnostics(exc.diagnostics)
+            status = EXIT_INVALID
+            continue
+        if args.output == "-":
+            sys.stdout.write(source)
+            continue
+        target = Path(args.output) / (Path(path).stem + ".py")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source, encoding="utf-8")
+        print(f"{path} -> {target}", file=sys.stderr)
+    return status
+
+
+def cmd_run(args) -> int:
+    from .runner import open_input, run_parallel, run_stream
+    from .modules import import_source
+
+    checked = _checked(args.mapping)
+    source = generate(checked.mapping)
+    infile = open_input(_existing(args.input))
+    outfile = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")  # noqa: SIM115
+    rejects = open(args.rejects, "wb") if args.rejects else None  # noqa: SIM115
+    try:
+        if args.workers > 1:
+            stats = run_parallel(source, checked.mapping.name, infile, outfile, rejects, args.workers)
+        else:
+            module = import_source(source, checked.mapping.name)
+            stats = run_stream(module, infile, outfile, rejects)
+    finally:
+        outfile.flush()
+        for stream in (infile, rejects, None if args.output == "-" else outfile):
+            if stream is not None:
+                stream.close()
+    if not args.quiet:
+        print(f"{args.mapping}: {stats.summary()}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    from .explain import explain, render
+
+    checked = _checked(args.mapping)
+    text = Path(_existing(args.event)).read_bytes()
+    try:
+        event = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"{args.event}: invalid JSON: {exc}") from exc
+    print(render(explain(checked.mapping, event)))
+    return EXIT_OK
+
+
+def cmd_golden(args) -> int:
+    from .golden import run_golden
+
+    return EXIT_OK if run_golden(args.mapping, update=args.update) else EXIT_INVALID
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="accoil-map",
+        description="Compile YAML mappings of analytics events into Accoil API calls.",
+    )
+    parser.add_argument("--version", action="version", version=f"accoil-map {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check mappings (schema and semantics)")
+    validate.add_argument("mappings", nargs="+", metavar="MAPPING")
+    validate.set_defaults(handler=cmd_validate)
+
+    compile_ = commands.add_parser("compile", help="write one Python module per mapping")
+    compile_.add_argument("mappings", nargs="+", metavar="MAPPING")
+    compile_.add_argument("-o", "--output", default=".", metavar="DIR", help="directory, or - for stdout")
+    compile_.set_defaults(handler=cmd_compile)
+
+    run = commands.add_parser("run", help="transform NDJSON events into Accoil call bodies")
+    run.add_argument("mapping", metavar="MAPPING")
+    run.add_argument("-i", "--input", default="-", metavar="IN", help="NDJSON, plain or gzip (- = stdin)")
+    run.add_argument("-o", "--output", default="-", metavar="OUT", help="NDJSON call bodies (- = stdout)")
+    run.add_argument("--rejects", metavar="FILE", help="write skipped and rejected lines here")
+    run.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default 1)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    run.set_defaults(handler=cmd_run)
+
+    explain = commands.add_parser("explain", help="show what each rule does with one event")
+    explain.add_argument("mapping", metavar="MAPPING")
+    explain.add_argument("event", metavar="EVENT.json")
+    explain.set_defaults(handler=cmd_explain)
+
+    golden = commands.add_parser("golden", help="run a mapping's golden cases")
+    golden.add_argument("mapping", metavar="MAPPING")
+    golden.add_argument("--update", action="store_true", help="rewrite the expected files")
+    golden.set_defaults(handler=cmd_golden)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `accoil-map` and `python -m compiler`."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "workers", 1) < 1:
+        print("accoil-map: error: --workers must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"accoil-map: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MappingError as exc:
+        _print_diagnostics(exc.diagnostics)
+        return EXIT_INVALID
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

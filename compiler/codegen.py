@@ -1,0 +1,530 @@
+"""Code generation: the IR becomes one self-contained Python module.
+
+The module exposes `transform(event, reasons=None) -> list[dict]`. Values
+shared by several rules are computed once, at the top of `transform`; each
+rule is one `if` block that builds its call body in a dict literal. Every
+value from the mapping enters the source through `repr()` of a plain
+constant; every name in the source is generated here from a counter or a
+validated identifier. Helpers come from `runtime.py`, copied in as source.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from contextlib import contextmanager
+
+from . import __version__, ir, runtime
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
+_INDENT = "    "
+
+_CONVERTERS = {
+    "string": "to_text",
+    "number": "to_number",
+    "integer": "to_integer",
+    "boolean": "to_boolean",
+    "timestamp": "to_timestamp",
+}
+_FILTER_HELPERS = {
+    "lower": "f_lower",
+    "upper": "f_upper",
+    "trim": "f_trim",
+    "title": "f_title",
+    "capitalize": "f_capitalize",
+    "string": "to_text",
+    "int": "to_integer",
+    "float": "to_number",
+    "length": "f_length",
+    "first": "f_first",
+    "last": "f_last",
+}
+_ORDERINGS = {"lt": "jp_lt", "le": "jp_le", "gt": "jp_gt", "ge": "jp_ge"}
+_TEXT_FILTERS = {"lower", "upper", "trim", "title", "capitalize", "replace", "string", "join"}
+
+
+def _is_string_valued(expr: ir.Expr) -> bool:
+    """True when the expression is always a str or None."""
+    match expr:
+        case ir.Const(value):
+            return value is None or isinstance(value, str)
+        case ir.Template() | ir.Convert(to="string" | "timestamp"):
+            return True
+        case ir.Filter(name):
+            return name in _TEXT_FILTERS
+    return False
+
+
+def never_missing(expr: ir.Expr, defines: dict | None = None) -> bool:
+    """True when the expression can never evaluate to None."""
+    match expr:
+        case ir.DefineRef(name) if defines:
+            return never_missing(defines[name].value, defines)
+        case ir.Const(value):
+            return value is not None
+        case ir.Event() | ir.Merge() | ir.ObjectLit() | ir.ListLit() | ir.Not() | ir.Call():
+            return True
+        case ir.Compare(op):
+            return op in ("eq", "ne")
+        case ir.Coalesce(items):
+            return any(never_missing(item, defines) for item in items)
+        case ir.Default(_, fallback) | ir.Filter("default", _, (fallback, *_)):
+            return never_missing(fallback, defines)
+    return False
+
+
+def _is_boolean(expr: ir.Expr) -> bool:
+    match expr:
+        case ir.Compare() | ir.Not() | ir.Call():
+            return True
+        case ir.And(left, right) | ir.Or(left, right):
+            return _is_boolean(left) and _is_boolean(right)
+    return False
+
+
+class ModuleWriter:
+    """Writes the source of one generated module for one mapping."""
+
+    def __init__(self, mapping: ir.Mapping):
+        self.mapping = mapping
+        self.defines = {define.name: define for define in mapping.defines}
+        self.lines: list[str] = []
+        self.depth = 1
+        self.scopes: list[dict[ir.Expr, str]] = [{}]
+        self.helpers: set[str] = {"RejectEvent", "_jp_type"}
+        self.constants: dict[str, str] = {}  # source text -> module-level name
+        self.temps = itertools.count(1)
+        self.uses_jmespath = False
+
+    # lines and scopes -----------------------------------------------------
+
+    def emit(self, text: str) -> None:
+        self.lines.append(_INDENT * self.depth + text if text else "")
+
+    def never_missing(self, expr: ir.Expr) -> bool:
+        """True when the expression can never evaluate to None."""
+        return never_missing(expr, self.defines)
+
+    @contextmanager
+    def block(self, header: str):
+        """An indented block with its own scope of computed values."""
+        self.emit(header)
+        self.depth += 1
+        self.scopes.append({})
+        start = len(self.lines)
+        try:
+            yield
+        finally:
+            if len(self.lines) == start:
+                self.emit("pass")
+            self.scopes.pop()
+            self.depth -= 1
+
+    @contextmanager
+    def captured(self):
+        """Generate into a nested scope one level deeper; yields the list the lines go to."""
+        saved, self.lines = self.lines, []
+        self.depth += 1
+        self.scopes.append({})
+        try:
+            yield self.lines
+        finally:
+            self.scopes.pop()
+            self.depth -= 1
+            self.lines = saved
+
+    def lookup(self, expr: ir.Expr) -> str | None:
+        for scope in reversed(self.scopes):
+            if expr in scope:
+                return scope[expr]
+        return None
+
+    def temp(self, hint: str | None = None) -> str:
+        number = next(self.temps)
+        if hint is not None and _IDENTIFIER.fullmatch(hint):
+            return f"{hint}_{number}"
+        return f"t{number}"
+
+    def helper(self, name: str) -> str:
+        self.helpers.add(name)
+        return name
+
+    def constant(self, source: str, prefix: str = "_C") -> str:
+        if source not in self.constants:
+            self.constants[source] = f"{prefix}{len(self.constants) + 1}"
+        return self.constants[source]
+
+    # expressions ----------------------------------------------------------
+
+    def atom(self, expr: ir.Expr, name: str | None = None) -> str:
+        """A local name (or a literal) holding the expression's value, computed once per scope."""
+        cached = self.lookup(expr)
+        if cached is not None:
+            return cached
+        if isinstance(expr, ir.Event):
+            return "event"
+        if isinstance(expr, ir.Const) and not isinstance(expr.value, (dict, list)):
+            return repr(expr.value)
+        if isinstance(expr, ir.DefineRef):
+            name = f"v_{expr.name}"
+        elif name is None and isinstance(expr, ir.GetKey) and expr.target == ir.Event():
+            name = f"e_{expr.key}" if _IDENTIFIER.fullmatch(expr.key) else None
+        text = self.value(expr)
+        if _IDENTIFIER.fullmatch(text) and text not in ("None", "True", "False"):
+            self.scopes[-1][expr] = text
+            return text
+        variable = name if name is not None and _IDENTIFIER.fullmatch(name) else self.temp()
+        self.emit(f"{variable} = {text}")
+        self.scopes[-1][expr] = variable
+        return variable
+
+    def value(self, expr: ir.Expr) -> str:
+        """Python source evaluating the expression (statements it needs are emitted first)."""
+        cached = self.lookup(expr)
+        if cached is not None:
+            return cached
+        method = getattr(self, "value_" + type(expr).__name__)
+        return method(expr)
+
+    def value_Const(self, expr: ir.Const) -> str:
+        return repr(expr.value)
+
+    def value_Event(self, expr: ir.Event) -> str:
+        return "event"
+
+    def value_DefineRef(self, expr: ir.DefineRef) -> str:
+        return self.value(self.defines[expr.name].value)
+
+    def value_GetKey(self, expr: ir.GetKey) -> str:
+        if expr.target == ir.Event():
+            return f"event.get({expr.key!r})"
+        target = self.atom(expr.target)
+        return f"({target}.get({expr.key!r}) if {target}.__class__ is dict else None)"
+
+    def value_GetIndex(self, expr: ir.GetIndex) -> str:
+        return f"{self.helper('jp_index')}({self.value(expr.target)}, {expr.index!r})"
+
+    def value_Template(self, expr: ir.Template) -> str:
+        pieces, checks = [], []
+        for part in expr.parts:
+            if isinstance(part, str):
+                pieces.append(repr(part))
+                continue
+            text = self.text_atom(part)
+            pieces.append(text)
+            checks.append(f"{text} is None")
+        return f"(None if {' or '.join(checks)} else {' + '.join(pieces)})"
+
+    def text_atom(self, expr: ir.Expr) -> str:
+        """A name holding the expression written as text (None when missing)."""
+        value = self.atom(expr)
+        if _is_string_valued(expr):
+            return value
+        text = self.temp()
+        self.emit(f"{text} = {value} if {value}.__class__ is str else {self.helper('to_text')}({value})")
+        return text
+
+    def value_Filter(self, expr: ir.Filter) -> str:
+        if expr.name == "default":
+            replace_empty = len(expr.args) == 2 and expr.args[1].value is True
+            return self.lazy_fallback(expr.target, expr.args[0], replace_empty)
+        target = self.value(expr.target)
+        if expr.name in ("replace", "join"):
+            args = "".join(f", {self.value(arg)}" for arg in expr.args)
+            return f"{self.helper('f_' + expr.name)}({target}{args})"
+        return f"{self.helper(_FILTER_HELPERS[expr.name])}({target})"
+
+    def value_Default(self, expr: ir.Default) -> str:
+        return self.lazy_fallback(expr.target, expr.fallback, False)
+
+    def value_Coalesce(self, expr: ir.Coalesce) -> str:
+        first, *rest = expr.items
+        if not rest:
+            return self.value(first)
+        return self.lazy_fallback(first, ir.Coalesce(tuple(rest)), False)
+
+    def lazy_fallback(self, primary: ir.Expr, fallback: ir.Expr, replace_empty: bool) -> str:
+        """`primary` unless it is missing (or empty), else `fallback`, evaluated only then."""
+        value = self.atom(primary)
+
+        def is_missing(name: str) -> str:
+            return f"{name} is None or {name} == ''" if replace_empty else f"{name} is None"
+
+        with self.captured() as lines:
+            alternative = self.value(fallback)
+        if not lines:
+            return f"({alternative} if {is_missing(value)} else {value})"
+        result = self.temp()
+        self.emit(f"{result} = {value}")
+        self.emit(f"if {is_missing(result)}:")
+        self.lines.extend(lines)
+        self.emit(f"{_INDENT}{result} = {alternative}")
+        return result
+
+    def value_Merge(self, expr: ir.Merge) -> str:
+        result = self.temp()
+        first, *rest = expr.items
+        if isinstance(first, ir.ObjectLit):
+            self.build_object(result, first.items)
+        else:
+            value = self.atom(first)
+            self.emit(f"{result} = dict({value}) if {value}.__class__ is dict else {{}}")
+        for item in rest:
+            if isinstance(item, ir.ObjectLit):
+                self.assign_keys(result, item.items)
+            else:
+                value = self.atom(item)
+                self.emit(f"if {value}.__class__ is dict:")
+                self.emit(f"{_INDENT}{result}.update({value})")
+        return result
+
+    def value_ObjectLit(self, expr: ir.ObjectLit) -> str:
+        result = self.temp()
+        self.build_object(result, expr.items)
+        return result
+
+    def build_object(self, result: str, items: tuple, present: frozenset = frozenset()) -> None:
+        """`result = {...}` with the leading keys that are always present, then the others."""
+        leading = list(itertools.takewhile(lambda kv: kv[0] in present or self.never_missing(kv[1]), items))
+        values = [self.value(value) for _, value in leading]
+        literal = ", ".join(f"{key!r}: {value}" for (key, _), value in zip(leading, values))
+        self.emit(f"{result} = {{{literal}}}")
+        self.assign_keys(result, items[len(leading):], present)
+
+    def assign_keys(self, result: str, items, present: frozenset = frozenset()) -> None:
+        for key, value in items:
+            if key in present or self.never_missing(value):
+                self.emit(f"{result}[{key!r}] = {self.value(value)}")
+            else:
+                name = self.atom(value)
+                self.emit(f"if {name} is not None:")
+                self.emit(f"{_INDENT}{result}[{key!r}] = {name}")
+
+    def value_ListLit(self, expr: ir.ListLit) -> str:
+        values = [self.value(item) for item in expr.items]
+        if all(self.never_missing(item) for item in expr.items):
+            return f"[{', '.join(values)}]"
+        return f"[item for item in ({''.join(v + ', ' for v in values)}) if item is not None]"
+
+    def value_Groups(self, expr: ir.Groups) -> str:
+        ids, traits = self.value(expr.ids), self.value(expr.traits)
+        options = (expr.by_type, expr.descending, expr.numeric, expr.take, expr.type_trait)
+        arguments = ", ".join(repr(option) for option in options)
+        return f"{self.helper('select_groups')}({ids}, {traits}, {arguments})"
+
+    def value_Convert(self, expr: ir.Convert) -> str:
+        return f"{self.helper(_CONVERTERS[expr.to])}({self.value(expr.target)})"
+
+    def value_OmitKeys(self, expr: ir.OmitKeys) -> str:
+        return f"{self.helper('omit_keys')}({self.value(expr.target)}, {expr.needles!r})"
+
+    def value_Compare(self, expr: ir.Compare) -> str:
+        if expr.op in _ORDERINGS:
+            left, right = self.value(expr.left), self.value(expr.right)
+            return f"{self.helper(_ORDERINGS[expr.op])}({left}, {right})"
+        equal = self.equality(expr.left, expr.right) or self.equality(expr.right, expr.left)
+        if equal is None:
+            left, right = self.value(expr.left), self.value(expr.right)
+            equal = f"{self.helper('jp_eq')}({left}, {right})"
+        return equal if expr.op == "eq" else f"(not {equal})"
+
+    def equality(self, subject: ir.Expr, constant: ir.Expr) -> str | None:
+        """Plain Python equality when comparing with a constant makes it exact."""
+        if not isinstance(constant, ir.Const):
+            return None
+        value = constant.value
+        if value is None or isinstance(value, bool):
+            return f"({self.value(subject)} is {value!r})"
+        if isinstance(value, str) or (isinstance(value, (int, float)) and value not in (0, 1)):
+            return f"({self.value(subject)} == {value!r})"
+        return None
+
+    def value_And(self, expr: ir.And) -> str:
+        return self.short_circuit(expr.left, expr.right, take_right_when_true=True)
+
+    def value_Or(self, expr: ir.Or) -> str:
+        return self.short_circuit(expr.left, expr.right, take_right_when_true=False)
+
+    def short_circuit(self, left: ir.Expr, right: ir.Expr, take_right_when_true: bool) -> str:
+        value = self.atom(left)
+        test = value if _is_boolean(left) else f"{self.helper('truthy')}({value})"
+        test = test if take_right_when_true else f"not {test}"
+        with self.captured() as lines:
+            alternative = self.value(right)
+        if not lines:
+            return f"({alternative} if {test} else {value})"
+        result = self.temp()
+        self.emit(f"{result} = {value}")
+        self.emit(f"if {test}:")
+        self.lines.extend(lines)
+        self.emit(f"{_INDENT}{result} = {alternative}")
+        return result
+
+    def value_Not(self, expr: ir.Not) -> str:
+        return f"(not {self.condition(expr.target)})"
+
+    def condition(self, expr: ir.Expr) -> str:
+        """Python source that is true exactly when the expression is JMESPath-true."""
+        text = self.value(expr)
+        if _is_boolean(expr) or (isinstance(expr, ir.Compare)):
+            return text
+        return f"{self.helper('truthy')}({text})"
+
+    def value_Call(self, expr: ir.Call) -> str:
+        first, second = expr.args
+        if expr.name == "contains" and _is_string_list(first):
+            return f"({self.value(second)} in {self.constant(repr(tuple(first.value)))})"
+        helper = self.helper("jp_" + expr.name)
+        if expr.name != "contains" and isinstance(second, ir.Const) and isinstance(second.value, str):
+            subject = self.atom(first)
+            method = "startswith" if expr.name == "starts_with" else "endswith"
+            return (
+                f"({subject}.{method}({second.value!r}) if {subject}.__class__ is str "
+                f"else {helper}({subject}, {second.value!r}))"
+            )
+        return f"{helper}({self.value(first)}, {self.value(second)})"
+
+    def value_Jmes(self, expr: ir.Jmes) -> str:
+        self.uses_jmespath = True
+        name = self.constant(f"jmespath.compile({expr.text!r})", prefix="_JMESPATH_")
+        return f"{self.helper('jp_search')}({name}, event)"
+
+    # rules ----------------------------------------------------------------
+
+    def shared_values(self) -> None:
+        """Compute, once at the top, every value that two or more rules use."""
+        uses: Counter = Counter()
+        order: dict[ir.Expr, int] = {}
+        for rule in self.mapping.rules:
+            nodes = set()
+            for root in self.rule_roots(rule):
+                for node in self.postorder(root):
+                    nodes.add(node)
+                    order.setdefault(node, len(order))
+            uses.update(nodes)
+        shared = [
+            node for node, count in uses.items()
+            if count > 1 and not isinstance(node, (ir.Const, ir.Event)) and not self.may_raise(node)
+        ]
+        if shared:
+            self.emit("# Values used by several rules, computed once.")
+        # Children before parents, so each parent reuses its children's names.
+        for node in sorted(shared, key=order.__getitem__):
+            self.atom(node)
+
+    def rule_roots(self, rule: ir.Rule) -> list[ir.Expr]:
+        roots = [field.value for field in rule.fields]
+        return roots if rule.condition is None else [rule.condition, *roots]
+
+    def postorder(self, expr: ir.Expr):
+        """Every node under `expr`, children first, looking through define references."""
+        below = (self.defines[expr.name].value,) if isinstance(expr, ir.DefineRef) else ir.children(expr)
+        for child in below:
+            yield from self.postorder(child)
+        yield expr
+
+    def may_raise(self, expr: ir.Expr) -> bool:
+        """True when evaluating the expression can reject the event (JMESPath type errors)."""
+        return any(isinstance(node, (ir.Call, ir.Jmes)) for node in self.postorder(expr))
+
+    def rule(self, rule: ir.Rule) -> None:
+        self.emit("")
+        self.emit(f"# rule {rule.name!r}: {rule.call_type} call")
+        if rule.description:
+            self.emit(f"# {rule.description!r}")
+        if rule.condition is None:
+            self.rule_body(rule)
+            return
+        self.emit(f"# when: {rule.condition_text!r}")
+        condition = self.condition(rule.condition)
+        with self.block(f"if {condition}:"):
+            self.rule_body(rule)
+
+    def rule_body(self, rule: ir.Rule) -> None:
+        names = {
+            f.key: self.atom(f.value, name=f"x_{f.key}") for f in rule.fields if f.key in rule.required
+        }
+        checks = [f"{name} is None or {name} == ''" for name in names.values()]
+        if not checks:
+            self.emit_payload(rule, names)
+            return
+        pairs = ", ".join(f"({key!r}, {name})" for key, name in names.items())
+        with self.block(f"if {' or '.join(checks)}:"):
+            self.emit("if reasons is not None:")
+            self.emit(
+                f"{_INDENT}reasons.append(({rule.name!r}, "
+                f"tuple(key for key, value in ({pairs},) if value is None or value == '')))"
+            )
+        with self.block("else:"):
+            self.emit_payload(rule, names)
+
+    def emit_payload(self, rule: ir.Rule, names: dict[str, str]) -> None:
+        fields = ((f.key, f.value) for f in rule.fields if f.value != ir.Const(None))
+        items = (("type", ir.Const(rule.call_type)), *fields)
+        self.build_object("body", items, present=frozenset(names))
+        self.emit("out.append(body)")
+
+    def transform(self) -> list[str]:
+        self.emit("if event.__class__ is not dict:")
+        self.emit(f"{_INDENT}raise RejectEvent('the event is not a JSON object (got ' + _jp_type(event) + ')')")
+        self.emit("out = []")
+        self.shared_values()
+        for rule in self.mapping.rules:
+            self.rule(rule)
+        self.emit("return out")
+        return self.lines
+
+    # module ---------------------------------------------------------------
+
+    def module(self) -> str:
+        """The complete module source."""
+        body = self.transform()
+        mapping = self.mapping
+        parts = [
+            f"# Generated by accoil-map {__version__} from {mapping.source_file!r}. Do not edit:",
+            "# change the mapping and compile it again.",
+            f"# mapping: {mapping.name!r} (source: {mapping.source!r})",
+            f"# sha256 of the mapping file: {mapping.sha256}",
+            '"""Accoil call bodies from source events, as compiled from one accoil-map mapping."""',
+            "",
+        ]
+        if self.uses_jmespath:
+            parts.append("import jmespath")
+        helpers = runtime.emit_source(sorted(self.helpers))
+        parts += [helpers.strip(), "", ""]
+        parts += [
+            f"MAPPING_NAME = {mapping.name!r}",
+            f"MAPPING_SOURCE = {mapping.source!r}",
+            f"MAPPING_FILE = {mapping.source_file!r}",
+            f"MAPPING_SHA256 = {mapping.sha256!r}",
+            f"COMPILER_VERSION = {__version__!r}",
+            f"RULE_NAMES = {tuple(rule.name for rule in mapping.rules)!r}",
+        ]
+        parts += [f"{name} = {source}" for source, name in self.constants.items()]
+        parts += [
+            "",
+            "",
+            "def transform(event, reasons=None):",
+            '    """Return the Accoil call bodies for one event, in rule order.',
+            "",
+            "    When `reasons` is a list, append (rule name, missing keys) for each rule whose",
+            "    condition held but whose call lacked a required key. Raises RejectEvent on",
+            "    event data that cannot be read (not an object, a JMESPath type error).",
+            '    """',
+            *body,
+        ]
+        return "\n".join(parts) + "\n"
+
+
+def _is_string_list(expr: ir.Expr) -> bool:
+    return (
+        isinstance(expr, ir.Const)
+        and isinstance(expr.value, list)
+        and all(isinstance(item, str) for item in expr.value)
+    )
+
+
+def generate(mapping: ir.Mapping) -> str:
+    """The Python source of the module for a mapping."""
+    return ModuleWriter(mapping).module()

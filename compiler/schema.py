@@ -1,0 +1,214 @@
+"""Check a loaded mapping against schemas/mapping.schema.json, with short, located messages."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from .errors import Diagnostic
+from .loader import Document
+
+# The project is installed editable, so the schemas/ directory beside the
+# package is the one in the source tree.
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+
+_OPERATORS = ("path", "coalesce", "merge", "groups", "value", "literal", "object")
+_MODIFIERS = ("as", "default", "omit_keys")
+_YAML_TYPES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+@functools.cache
+def _load(relative: str) -> dict:
+    return json.loads((SCHEMAS / relative).read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(_load("mapping.schema.json"))
+
+
+def validate_schema(doc: Document) -> list[Diagnostic]:
+    """Diagnostics for `doc` against the mapping schema: [] when valid, headline first."""
+    errors = list(_validator().iter_errors(doc.data))
+    if not errors:
+        return []
+    headline = best_match(errors)
+    first = list(_diagnose(doc, headline))
+    rest = [d for error in errors if error is not headline for d in _diagnose(doc, error)]
+    rest += first[1:]
+    rest = sorted(set(rest) - {first[0]}, key=lambda d: (d.line, d.col, d.message))
+    return [first[0], *rest]
+
+
+def source_fields(source: str) -> frozenset[str] | None:
+    """Top-level field names of a source's events; None for the `custom` source."""
+    if source == "custom":
+        return None
+    try:
+        return frozenset(_load(f"sources/{source}.schema.json")["properties"])
+    except FileNotFoundError:
+        raise ValueError(f"unknown source {source!r}") from None
+
+
+def payload_schema() -> dict:
+    """The JSON Schema of an Accoil call body (a fresh copy)."""
+    return copy.deepcopy(_load("accoil/payload.schema.json"))
+
+
+def _diagnose(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
+    """One or more diagnostics for a jsonschema error, at the offending node."""
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        yield from _unknown_keys(doc, path, error)
+    elif "propertyNames" in error.schema_path:
+        yield _bad_key(doc, path, error)
+    elif error.validator == "required":
+        yield _missing(doc, path, error)
+    elif error.validator == "enum":
+        yield doc.diagnostic(path, *_enum_message(error))
+    else:
+        yield doc.diagnostic(path, *_message(error, _subject(path)))
+
+
+def _unknown_keys(doc: Document, path: tuple, error: ValidationError) -> Iterator[Diagnostic]:
+    allowed = list(error.schema.get("properties", {}))
+    where = _noun(error.schema)
+    for key in error.instance:
+        if key in allowed:
+            continue
+        if key in _OPERATORS:
+            # Each operator's schema rejects the other operators: report the
+            # conflict once, at whichever of the two is written second.
+            operator = error.schema["required"][0]
+            keys = list(error.instance)
+            if keys.index(key) < keys.index(operator):
+                continue
+            message = f"'{key}' cannot be combined with '{operator}'"
+            hint = "an operator mapping holds exactly one operator; nest the other as a value"
+        else:
+            message, hint = f"unknown key '{key}' in {where}", _did_you_mean(key, allowed)
+        yield doc.diagnostic((*path, key), message, hint, at_key=True)
+
+
+def _bad_key(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
+    # propertyNames errors carry the object's path and the key as the instance.
+    key = error.instance
+    if error.validator == "not":  # a modifier in an object literal
+        typo = [k for k in _keys_at(doc, path) if k not in _MODIFIERS]
+        close = [m for k in typo for m in difflib.get_close_matches(k, _OPERATORS, n=1)]
+        hint = (
+            f"did you mean '{close[0]}'?"
+            if close
+            else f"modifiers need an operator: write {{value: ..., {key}: ...}}"
+        )
+        return doc.diagnostic(
+            (*path, key),
+            f"'{key}' only applies to an operator ({', '.join(_OPERATORS)})",
+            hint,
+            at_key=True,
+        )
+    noun = error.schema.get("title", "key")
+    return doc.diagnostic(
+        (*path, key),
+        f"'{key}' is not a valid {noun}",
+        f"it must match {error.validator_value}",
+        at_key=True,
+    )
+
+
+def _keys_at(doc: Document, path: tuple) -> list[str]:
+    """The keys of the mapping at `path` in `doc` (empty when it is not a mapping)."""
+    node: Any = doc.data
+    for part in path:
+        node = node[part]
+    return list(node) if isinstance(node, dict) else []
+
+
+def _missing(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
+    missing = [k for k in error.validator_value if k not in error.instance]
+    # jsonschema raises one error per missing key, its message starting with the key's repr.
+    key = next((k for k in missing if error.message.startswith(repr(k))), missing[0])
+    return doc.diagnostic(path, f"missing required key '{key}' in {_noun(error.schema)}")
+
+
+def _enum_message(error: ValidationError) -> tuple[str, str]:
+    allowed = [str(v) for v in error.validator_value]
+    noun = error.schema.get("title", "allowed value")
+    article = "an" if noun[0] in "aeiou" else "a"
+    hint = f"use one of: {', '.join(allowed)}"
+    if isinstance(error.instance, str):
+        close = difflib.get_close_matches(error.instance, allowed, n=1)
+        if close:
+            hint = f"did you mean '{close[0]}'? ({hint})"
+    return f"{_show(error.instance)} is not {article} {noun}", hint
+
+
+def _message(error: ValidationError, subject: str) -> tuple[str, str | None]:
+    """A short message (and hint) about `subject` for the remaining validators."""
+    value, expected, noun = error.instance, error.validator_value, error.schema.get("title")
+    match error.validator:
+        case "type":
+            kinds = [expected] if isinstance(expected, str) else expected
+            wanted = " or ".join(_YAML_TYPES[k] for k in kinds)
+            return f"{subject} must be {wanted}, not {_kind(value)}", None
+        case "const":
+            return f"{noun or 'value'} must be {json.dumps(expected)}", None
+        case "pattern":
+            return f"{_show(value)} is not a valid {noun or 'value'}", f"it must match {expected}"
+        case "minItems":
+            return f"{subject} needs at least {expected} item{'s' if expected > 1 else ''}", None
+        case "uniqueItems":
+            return f"{subject} lists an item twice", None
+        case "minLength":
+            return f"{subject} must not be empty", None
+        case "minimum":
+            return f"{subject} must be at least {expected}", None
+    return error.message, None
+
+
+def _subject(path: tuple) -> str:
+    if not path:
+        return "the mapping file"
+    if isinstance(path[-1], str):
+        return f"'{path[-1]}'"
+    return f"item {path[-1] + 1}" + (f" of '{path[-2]}'" if len(path) > 1 else "")
+
+
+def _noun(schema: dict) -> str:
+    return schema.get("title", "mapping")
+
+
+def _did_you_mean(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return f"allowed keys: {', '.join(allowed)}"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    for python, name in ((dict, "a mapping"), (list, "a list"), (str, "a string")):
+        if isinstance(value, python):
+            return name
+    return "null" if value is None else f"the number {value}"
+
+
+def _show(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else json.dumps(value)
