@@ -13,9 +13,9 @@ from pathlib import Path
 import orjson
 
 from . import __version__
+from .codegen import generate
 from .errors import MappingError
 from .pipeline import check
-from .codegen import generate
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -28,6 +28,14 @@ def _existing(path: str) -> str:
     if path != "-" and not os.path.exists(path):
         raise UsageError(f"no such file: {path}")
     return path
+
+
+def _open_output(path: str):
+    """A binary file for writing, creating its folder; `-` is stdout."""
+    if path == "-":
+        return sys.stdout.buffer
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "wb")
 
 
 def _print_diagnostics(diagnostics, stream=sys.stderr) -> None:
@@ -77,14 +85,14 @@ def cmd_compile(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .runner import open_input, run_parallel, run_stream
     from .modules import import_source
+    from .runner import open_input, run_parallel, run_stream
 
     checked = _checked(args.mapping)
     source = generate(checked.mapping)
     infile = open_input(_existing(args.input))
-    outfile = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")  # noqa: SIM115
-    rejects = open(args.rejects, "wb") if args.rejects else None  # noqa: SIM115
+    outfile = _open_output(args.output)
+    rejects = _open_output(args.rejects) if args.rejects else None
     try:
         if args.workers > 1:
             stats = run_parallel(source, checked.mapping.name, infile, outfile, rejects, args.workers)

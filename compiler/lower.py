@@ -274,9 +274,7 @@ class Lowerer:
         try:
             parsed = jmespath.compile(text).parsed
         except (jmespath.exceptions.ParseError, jmespath.exceptions.LexerError) as exc:
-            position = getattr(exc, "lex_position", 0) or 0
-            message = getattr(exc, "msg", None) or str(exc).splitlines()[0]
-            self.error(path, f"invalid JMESPath: {message}", offset=position)
+            self.error(path, f"invalid JMESPath: {_jmespath_problem(exc)}", offset=exc.lex_position or 0)
             return ir.Const(None)
         try:
             expr = self.jmes(parsed, ir.Event())
@@ -291,7 +289,10 @@ class Lowerer:
             case "field":
                 return ir.GetKey(current, node["value"])
             case "subexpression" | "index_expression":
-                return self.jmes(children[1], self.jmes(children[0], current))
+                # The parser flattens chains: a.b.c is one node with three children.
+                for child in children:
+                    current = self.jmes(child, current)
+                return current
             case "index":
                 return ir.GetIndex(current, node["value"])
             case "current":
@@ -328,6 +329,15 @@ class Lowerer:
                     f"did you mean '{close[0]}'?" if close else "use source: custom for other shapes",
                     offset=max(text.find(node.key), 0),
                 )
+
+
+def _jmespath_problem(exc: jmespath.exceptions.JMESPathError) -> str:
+    """The parser's complaint in a few words."""
+    if isinstance(exc, jmespath.exceptions.IncompleteExpressionError):
+        return "the expression ends too early"
+    if isinstance(exc, jmespath.exceptions.LexerError):
+        return getattr(exc, "message", None) or exc.msg
+    return exc.msg
 
 
 def _is_number(value: Any) -> bool:

@@ -31,7 +31,10 @@ def check(path: str | PathLike) -> Checked:
     if problems:
         raise MappingError(problems)
     mapping, problems = lower(document)
-    problems += analyse(document, mapping)
+    if not any(p.severity == "error" for p in problems):
+        # Whole-mapping checks only make sense once every value lowered cleanly.
+        problems += analyse(document, mapping)
+    problems.sort(key=lambda p: (p.line, p.col))
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise MappingError(errors)

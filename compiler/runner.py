@@ -12,8 +12,9 @@ from __future__ import annotations
 import gzip
 import io
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO
 
 import orjson
 

@@ -220,7 +220,9 @@ def get_key(v, k):
 # Conversions
 # --------------------------------------------------------------------------
 
-_JSON_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_JSON_COMPACT = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
 _constant("_JSON_COMPACT", imports=("json",))
 
 # The numeric text grammar; group 1 is empty exactly when the text is an integer.
@@ -228,7 +230,9 @@ _NUM_RE = re.compile(r"[+-]?(?:0|[1-9][0-9]*)((?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
 _constant("_NUM_RE", imports=("re",))
 
 # The same grammar with its parts: sign, integer digits, fraction digits, exponent.
-_NUM_PARTS_RE = re.compile(r"([+-]?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?")
+_NUM_PARTS_RE = re.compile(
+    r"([+-]?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?"
+)
 _constant("_NUM_PARTS_RE", imports=("re",))
 
 
@@ -336,12 +340,11 @@ def to_boolean(v):
     if c is bool:
         return v
     if c is str:
-        if v.isascii():
-            low = v.lower()
-            if low == "true":
-                return True
-            if low == "false":
-                return False
+        low = v.lower()  # no non-ASCII character lower-cases into "true" or "false"
+        if low == "true":
+            return True
+        if low == "false":
+            return False
         return None
     if c is int:
         if v == 1:
@@ -394,7 +397,7 @@ _constant("_MS_MAX")
 
 @helper(needs=("_MONTH_DAYS",))
 def _date_ok(y, m, d):
-    """Whether y-m-d is a real date of the proleptic Gregorian calendar (years 1..9999)."""
+    """Whether y-m-d is a real Gregorian calendar date of the years 1 to 9999."""
     if not (1 <= y <= 9999 and 1 <= m <= 12 and 1 <= d):
         return False
     if d <= 28:
@@ -417,7 +420,7 @@ def _days_from_civil(y, m, d):
 
 @helper()
 def _civil_from_days(days):
-    """(year, month, day) of a count of days since 1970-01-01 (H. Hinnant's algorithm)."""
+    """(year, month, day) of a day count since 1970-01-01 (H. Hinnant's algorithm)."""
     z = days + 719468
     era = z // 146097
     doe = z - era * 146097
@@ -445,7 +448,7 @@ def _ms_to_iso(ms):
 
 @helper(needs=("_TS_UNIX_RE", "_ms_to_iso"))
 def _unix_text_to_iso(text):
-    """Unix time written as `-?digits[.digits]`: seconds, or milliseconds from 1e11 on."""
+    """Unix time as text `-?digits[.digits]`: seconds, milliseconds from 1e11 on."""
     m = _TS_UNIX_RE.fullmatch(text)
     if m is None:
         return None
@@ -539,7 +542,7 @@ def _to_timestamp_slow(v):
 
 @helper(needs=("_TS_FAST", "_to_timestamp_slow"))
 def to_timestamp(v):
-    """`as: timestamp`: ISO 8601 or Unix time -> `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC), or None."""
+    """`as: timestamp`: ISO 8601 or Unix time as `YYYY-MM-DDTHH:MM:SS.sssZ`, or None."""
     m = _TS_FAST(v) if v.__class__ is str else None
     if m is None:
         return _to_timestamp_slow(v)
@@ -804,7 +807,7 @@ def select_groups(ids, traits, by_type, descending, numeric, take, type_trait):
         candidates = candidates[:take]
         if not candidates:
             return None
-    return [{"groupId": gid, "traits": group_traits} for _, gid, group_traits in candidates]
+    return [{"groupId": gid, "traits": found} for _, gid, found in candidates]
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,52 @@
+"""Shared fixtures: shipped mappings, their compiled modules, golden snapshot files."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from compiler.codegen import generate
+from compiler.modules import import_source
+from compiler.pipeline import check
+
+ROOT = Path(__file__).resolve().parent.parent
+MAPPINGS = sorted((ROOT / "mappings").glob("*.yaml"))
+SHIPPED = ("amplitude", "segment", "posthog")
+
+
+@functools.cache
+def compiled(mapping: Path):
+    """(source, module, checked) for a mapping file, compiled once per test session."""
+    checked = check(mapping)
+    source = generate(checked.mapping)
+    return source, import_source(source, checked.mapping.name), checked
+
+
+class _GoldenFile(SingleFileSnapshotExtension):
+    """A syrupy snapshot stored at one fixed, readable path under golden/."""
+
+    _write_mode = WriteMode.TEXT
+    target: Path
+
+    @classmethod
+    def dirname(cls, *, test_location) -> str:
+        return str(cls.target.parent)
+
+    @classmethod
+    def get_snapshot_name(cls, *, test_location, index=0) -> str:
+        return cls.target.stem
+
+
+def golden_file(path: Path) -> type[SingleFileSnapshotExtension]:
+    """A snapshot extension that reads and writes exactly `path`."""
+    suffix = path.suffix.lstrip(".")
+    return type("GoldenFile", (_GoldenFile,), {"target": path, "file_extension": suffix})
+
+
+@pytest.fixture
+def golden_snapshot(snapshot):
+    """`golden_snapshot(path)` is a syrupy assertion bound to that file."""
+    return lambda path: snapshot.use_extension(golden_file(path))
