@@ -63,8 +63,10 @@ def never_missing(expr: ir.Expr, defines: dict | None = None) -> bool:
             return never_missing(defines[name].value, defines)
         case ir.Const(value):
             return value is not None
-        case ir.Event() | ir.Merge() | ir.ObjectLit() | ir.ListLit() | ir.Not() | ir.Call():
+        case ir.Event() | ir.Merge() | ir.ListLit() | ir.Not() | ir.Call():
             return True
+        case ir.ObjectLit(items):
+            return not items or any(never_missing(value, defines) for _, value in items)
         case ir.Compare(op):
             return op in ("eq", "ne")
         case ir.Coalesce(items):
@@ -268,20 +270,22 @@ class ModuleWriter:
         if isinstance(first, ir.ObjectLit):
             self.build_object(result, first.items)
         else:
-            value = self.atom(first)
-            self.emit(f"{result} = dict({value}) if {value}.__class__ is dict else {{}}")
+            self.emit(f"{result} = {{}}")
+            rest.insert(0, first)
         for item in rest:
             if isinstance(item, ir.ObjectLit):
                 self.assign_keys(result, item.items)
             else:
-                value = self.atom(item)
-                self.emit(f"if {value}.__class__ is dict:")
-                self.emit(f"{_INDENT}{result}.update({value})")
+                self.emit(f"{self.helper('merge_into')}({result}, {self.value(item)})")
         return result
 
     def value_ObjectLit(self, expr: ir.ObjectLit) -> str:
         result = self.temp()
         self.build_object(result, expr.items)
+        if not self.never_missing(expr):
+            # An object none of whose values is present is itself missing.
+            self.emit(f"if not {result}:")
+            self.emit(f"{_INDENT}{result} = None")
         return result
 
     def build_object(self, result: str, items: tuple, present: frozenset = frozenset()) -> None:

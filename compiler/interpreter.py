@@ -116,7 +116,8 @@ def evaluate(expr: ir.Expr, scope: Scope) -> Any:
             return runtime.merge(*(evaluate(item, scope) for item in items))
         case ir.ObjectLit(items):
             pairs = ((key, evaluate(value, scope)) for key, value in items)
-            return {key: value for key, value in pairs if value is not None}
+            built = {key: value for key, value in pairs if value is not None}
+            return built if built or not items else None
         case ir.ListLit(items):
             return [v for v in (evaluate(item, scope) for item in items) if v is not None]
         case ir.Groups():

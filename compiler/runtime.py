@@ -714,14 +714,22 @@ def omit_keys(v, needles):
     return out
 
 
-@helper()
+@helper(needs=("merge_into",))
 def merge(*parts):
     """Shallow merge of the objects among `parts`, later keys win; always a new dict."""
     out = {}
     for part in parts:
-        if part.__class__ is dict:
-            out.update(part)
+        merge_into(out, part)
     return out
+
+
+@helper()
+def merge_into(out, part):
+    """Lay the object `part` over `out`; null values are missing, so they never override."""
+    if part.__class__ is dict:
+        if None in part.values():
+            part = {key: value for key, value in part.items() if value is not None}
+        out.update(part)
 
 
 _DIGITS_DESC = str.maketrans("0123456789", "9876543210")
@@ -743,7 +751,7 @@ def _numeric_id_key(text):
     return (0, 1, (adjusted, digits), text)
 
 
-@helper(needs=("_numeric_id_key",))
+@helper(needs=("_sorted_candidates",))
 def select_groups(ids, traits, by_type, descending, numeric, take, type_trait):
     """The `groups` value: [{"groupId": id, "traits": {...}}, ...] sorted, or None.
 
@@ -753,61 +761,63 @@ def select_groups(ids, traits, by_type, descending, numeric, take, type_trait):
     """
     if ids.__class__ is not dict or traits.__class__ is not dict:
         return None
-    candidates = []
-    seen = set()
+    candidates = []  # (group id, group type)
     for gtype, value in ids.items():
+        c = value.__class__
         if gtype.__class__ is not str:
             continue
-        c = value.__class__
-        if c is str:
-            values = (value,)
-        elif c is list:
-            values = value
-        elif c is int:
-            values = (value,)
-        else:
+        if c is str or c is int:
+            value = (value,)
+        elif c is not list:
             continue
-        by_id = traits.get(gtype)
-        if by_id.__class__ is not dict:
-            by_id = None
-        for gid in values:
+        for gid in value:
             c = gid.__class__
-            if c is int:
+            if c is not str:
+                if c is not int:
+                    continue
                 try:
                     gid = str(gid)
-                except ValueError:
+                except ValueError:  # more digits than int -> str allows
                     continue
-            elif c is not str:
-                continue
-            if (gtype, gid) in seen:
-                continue
-            seen.add((gtype, gid))
-            found = by_id.get(gid) if by_id is not None else None
-            group_traits = dict(found) if found.__class__ is dict else {}
-            if type_trait is not None:
-                group_traits[type_trait] = gtype
-            candidates.append((gtype, gid, group_traits))
+            candidates.append((gid, gtype))
     if not candidates:
         return None
     if len(candidates) > 1:
-        if numeric:
-            if by_type:
-                candidates.sort(key=lambda t: _numeric_id_key(t[1]))
-                candidates.sort(key=lambda t: t[0], reverse=descending)
-            else:
-                candidates.sort(key=lambda t: t[0])
-                candidates.sort(key=lambda t: _numeric_id_key(t[1]), reverse=descending)
-        elif by_type:
-            candidates.sort(key=lambda t: t[1])
-            candidates.sort(key=lambda t: t[0], reverse=descending)
-        else:
-            candidates.sort(key=lambda t: t[0])
-            candidates.sort(key=lambda t: t[1], reverse=descending)
+        candidates = _sorted_candidates(candidates, by_type, descending, numeric)
     if take is not None:
         candidates = candidates[:take]
         if not candidates:
             return None
-    return [{"groupId": gid, "traits": found} for _, gid, found in candidates]
+    selected = []
+    for gid, gtype in candidates:
+        by_id = traits.get(gtype)
+        found = by_id.get(gid) if by_id.__class__ is dict else None
+        group_traits = dict(found) if found.__class__ is dict else {}
+        if type_trait is not None:
+            group_traits[type_trait] = gtype
+        selected.append({"groupId": gid, "traits": group_traits})
+    return selected
+
+
+@helper(needs=("_numeric_id_key",))
+def _sorted_candidates(candidates, by_type, descending, numeric):
+    """(id, type) pairs in selection order, each pair once.
+
+    Ties on the primary key go to the other key, ascending.
+    """
+    id_key = (lambda t: _numeric_id_key(t[0])) if numeric else (lambda t: t[0])
+    # Two stable sorts: the tie-break first, then the primary key (maybe reversed).
+    if by_type:
+        candidates.sort(key=id_key)
+        candidates.sort(key=lambda t: t[1], reverse=descending)
+    else:
+        candidates.sort(key=lambda t: t[1])
+        candidates.sort(key=id_key, reverse=descending)
+    unique = [candidates[0]]
+    for pair in candidates[1:]:
+        if pair != unique[-1]:
+            unique.append(pair)
+    return unique
 
 
 # --------------------------------------------------------------------------
