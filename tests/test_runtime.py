@@ -955,7 +955,8 @@ SAMPLES = {
     "f_join": [(["a", 1, None], "/"), ("x", "/")],
     "f_default": [(None, 1), ("", 2, True), ("", 2)],
     "omit_keys": [({"IP": 1, "a": 2}, ("ip",)), (3, ("ip",))],
-    "merge": [({"a": 1}, None, {"a": 2, "b": 3})],
+    "merge": [({"a": 1}, None, {"a": 2, "b": 3}), ({"a": 1}, {"a": None, "b": None})],
+    "merge_into": [({}, {"a": 1, "b": None}), ({"a": 1}, [1])],
     "select_groups": [
         (AMPLITUDE_IDS, AMPLITUDE_TRAITS, False, False, False, 1, "group_type"),
         (AMPLITUDE_IDS, AMPLITUDE_TRAITS, True, True, True, None, None),

@@ -1,0 +1,226 @@
+"""Audit of generated module source before it is written or imported.
+
+Code generation puts every value of a mapping into the source through
+`repr()` or a validated identifier, so a hostile mapping cannot inject code.
+This audit is the second line of defence: it proves, on the source text
+alone, that the module only does what generated modules do.
+
+`audit_source(source)` raises `UnsafeModuleError` (a `ValueError`) naming the
+line of the first problem unless all of these hold:
+
+- the source parses and compiles;
+- imports name only modules of `ALLOWED_IMPORTS` (`from ... import` of an
+  allowed module too, never `*`);
+- an imported module is used only as `module.attribute`, and the attribute
+  is in `ALLOWED_MODULE_ATTRIBUTES` (so `json.codecs.open` or
+  `re.enum.sys.modules` are refused);
+- no identifier (name, argument, function, class, import alias, exception
+  variable, pattern capture) is a dunder, or a builtin outside
+  `ALLOWED_BUILTINS`: `eval`, `exec`, `compile`, `open`, `getattr`,
+  `globals`, `__import__`, `__builtins__` ... can neither be referenced nor
+  shadowed by a binding that might not run;
+- no attribute is private (`_x`) or a dunder, except `__class__` (type tests)
+  and `__name__` (a type's name in messages); no attribute reaches frames or
+  code (`gi_frame`, `f_globals`, `tb_frame`, `co_code`, ...) or formats
+  with attribute lookups (`format`, `format_map`), or the MRO (`mro`);
+- no `global` or `nonlocal` statement; no `async` or `await`.
+
+Calls are then calls to functions and classes defined in the module, to local
+values (a lambda bound to a name), to the builtins of `ALLOWED_BUILTINS`, or
+methods of values (`x.get(...)`, `_RE.fullmatch(...)`, `jmespath.compile(...)`).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+
+__all__ = [
+    "ALLOWED_BUILTINS",
+    "ALLOWED_IMPORTS",
+    "ALLOWED_MODULE_ATTRIBUTES",
+    "UnsafeModuleError",
+    "audit_source",
+]
+
+
+class UnsafeModuleError(ValueError):
+    """Generated source that does something a generated module must not do."""
+
+    def __init__(self, message: str, line: int | None = None):
+        self.line = line
+        super().__init__(f"line {line}: {message}" if line is not None else message)
+
+
+ALLOWED_IMPORTS = frozenset({"re", "json", "math", "datetime", "decimal", "jmespath", "jmespath.exceptions"})
+
+#: What may follow `module.` for each allowed module.
+ALLOWED_MODULE_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "re": frozenset(
+        {"compile", "fullmatch", "match", "search", "escape", "ASCII", "IGNORECASE", "MULTILINE",
+         "DOTALL", "VERBOSE", "A", "I", "M", "S", "X", "error"}
+    ),
+    "json": frozenset({"JSONEncoder", "JSONDecoder", "JSONDecodeError", "dumps", "loads"}),
+    "math": frozenset({"isfinite", "isinf", "isnan", "floor", "ceil", "trunc", "fsum", "inf", "nan"}),
+    "datetime": frozenset({"datetime", "date", "time", "timedelta", "timezone", "MINYEAR", "MAXYEAR"}),
+    "decimal": frozenset({"Decimal", "InvalidOperation", "ROUND_DOWN", "ROUND_HALF_EVEN"}),
+    "jmespath": frozenset({"compile", "search", "exceptions"}),
+    "jmespath.exceptions": frozenset(
+        {"JMESPathError", "ParseError", "LexerError", "IncompleteExpressionError", "ArityError",
+         "VariadictArityError", "JMESPathTypeError", "EmptyExpressionError", "UnknownFunctionError"}
+    ),
+}
+
+ALLOWED_BUILTINS = frozenset(
+    {
+        # values and conversions
+        "len", "str", "int", "float", "bool", "repr", "dict", "list", "tuple", "set", "frozenset",
+        "isinstance", "sorted", "reversed", "min", "max", "any", "all", "enumerate", "range", "zip",
+        "abs", "divmod", "round", "iter", "next",
+        # exceptions generated code raises or catches
+        "Exception", "ValueError", "TypeError", "KeyError", "IndexError", "RecursionError",
+        "MemoryError", "OverflowError", "ZeroDivisionError", "ArithmeticError", "LookupError",
+        "UnicodeError", "StopIteration",
+    }
+)
+
+_ALLOWED_DUNDER_ATTRIBUTES = frozenset({"__class__", "__name__"})
+_FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro"})
+# generator, coroutine, async generator, frame, traceback, code and old function internals
+_FORBIDDEN_ATTRIBUTE_PREFIXES = ("gi_", "cr_", "ag_", "f_", "tb_", "co_", "func_", "im_")
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+def audit_source(source: str) -> None:
+    """Raise UnsafeModuleError unless `source` is a module generated code may be."""
+    if not isinstance(source, str):
+        raise UnsafeModuleError(f"source must be str, not {type(source).__name__}")
+    try:
+        tree = ast.parse(source, "<generated>", "exec")
+        compile(source, "<generated>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise UnsafeModuleError(f"does not compile: {exc.msg}", exc.lineno) from None
+    except (ValueError, UnicodeError, RecursionError, MemoryError) as exc:
+        raise UnsafeModuleError(f"does not compile: {type(exc).__name__}: {exc}") from None
+    _Auditor(tree).check()
+
+
+def _is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+class _Auditor:
+    def __init__(self, tree: ast.Module):
+        self.tree = tree
+        self.modules: dict[str, str] = {}  # bound name -> dotted module it refers to
+        self.module_roots: set[ast.Name] = set()  # Name nodes used as `module.attr`
+
+    def fail(self, node: ast.AST, message: str) -> None:
+        raise UnsafeModuleError(message, getattr(node, "lineno", None))
+
+    def check(self) -> None:
+        nodes = list(ast.walk(self.tree))
+        for node in nodes:  # imports first: they decide which names are modules
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self.check_import(node)
+        for node in nodes:
+            if isinstance(node, ast.Attribute):
+                self.check_attribute(node)
+        for node in nodes:
+            self.check_node(node)
+
+    # imports and modules ----------------------------------------------------
+
+    def check_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name not in ALLOWED_IMPORTS:
+                    self.fail(node, f"import of {alias.name!r} is not allowed")
+                if alias.asname is not None:
+                    self.check_identifier(node, alias.asname)
+                    self.modules[alias.asname] = alias.name
+                else:  # `import a.b` binds `a`
+                    root = alias.name.split(".")[0]
+                    self.modules[root] = root
+            return
+        module = node.module or ""
+        if node.level or module not in ALLOWED_IMPORTS:
+            self.fail(node, f"import from {'.' * node.level + module!r} is not allowed")
+        for alias in node.names:
+            if alias.name == "*":
+                self.fail(node, f"'from {module} import *' is not allowed")
+            dotted = f"{module}.{alias.name}"
+            if dotted in ALLOWED_IMPORTS:
+                self.modules[alias.asname or alias.name] = dotted
+            elif alias.name not in ALLOWED_MODULE_ATTRIBUTES[module]:
+                self.fail(node, f"'from {module} import {alias.name}' is not allowed")
+            self.check_identifier(node, alias.asname or alias.name)
+
+    def check_attribute(self, node: ast.Attribute) -> None:
+        attr = node.attr
+        if _is_dunder(attr):
+            if attr not in _ALLOWED_DUNDER_ATTRIBUTES:
+                self.fail(node, f"access to the attribute {attr!r} is not allowed")
+        elif attr.startswith("_"):
+            self.fail(node, f"access to the private attribute {attr!r} is not allowed")
+        elif attr in _FORBIDDEN_ATTRIBUTES or attr.startswith(_FORBIDDEN_ATTRIBUTE_PREFIXES):
+            self.fail(node, f"access to the attribute {attr!r} is not allowed")
+        # `json.JSONEncoder`, `jmespath.exceptions.JMESPathError`: the innermost
+        # Attribute over a module name decides; nested module chains are followed.
+        value = node.value
+        if isinstance(value, ast.Name) and value.id in self.modules:
+            self.module_roots.add(value)
+            module = self.modules[value.id]
+            self.check_module_attribute(node, module, attr)
+        elif isinstance(value, ast.Attribute):
+            dotted = self.module_chain(value)
+            if dotted is not None:
+                self.check_module_attribute(node, dotted, attr)
+
+    def module_chain(self, node: ast.Attribute) -> str | None:
+        """The dotted module an attribute chain names (`jmespath.exceptions`), or None."""
+        if isinstance(node.value, ast.Name) and node.value.id in self.modules:
+            dotted = f"{self.modules[node.value.id]}.{node.attr}"
+        elif isinstance(node.value, ast.Attribute):
+            inner = self.module_chain(node.value)
+            dotted = None if inner is None else f"{inner}.{node.attr}"
+        else:
+            return None
+        return dotted if dotted in ALLOWED_IMPORTS else None
+
+    def check_module_attribute(self, node: ast.Attribute, module: str, attr: str) -> None:
+        if attr not in ALLOWED_MODULE_ATTRIBUTES.get(module, frozenset()):
+            self.fail(node, f"'{module}.{attr}' is not allowed")
+
+    # everything else --------------------------------------------------------
+
+    def check_node(self, node: ast.AST) -> None:
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            kind = "global" if isinstance(node, ast.Global) else "nonlocal"
+            self.fail(node, f"'{kind}' statements are not allowed")
+        elif isinstance(node, (ast.AsyncFunctionDef, ast.AsyncFor, ast.AsyncWith, ast.Await)):
+            self.fail(node, "async code is not allowed")
+        elif isinstance(node, ast.Name):
+            self.check_identifier(node, node.id)
+            if node.id in self.modules and node not in self.module_roots:
+                self.fail(node, f"the module {node.id!r} may only be used as {node.id}.attribute")
+        elif isinstance(node, ast.arg):
+            self.check_identifier(node, node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            self.check_identifier(node, node.name)
+            if isinstance(node, ast.ClassDef) and node.keywords:
+                self.fail(node, "class keywords (metaclass=...) are not allowed")
+        elif isinstance(node, ast.ExceptHandler) and node.name is not None:
+            self.check_identifier(node, node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name is not None:
+            self.check_identifier(node, node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest is not None:
+            self.check_identifier(node, node.rest)
+        elif isinstance(node, ast.keyword) and node.arg is not None and _is_dunder(node.arg):
+            self.fail(node, f"the keyword argument {node.arg!r} is not allowed")
+
+    def check_identifier(self, node: ast.AST, name: str) -> None:
+        if _is_dunder(name):
+            self.fail(node, f"the name {name!r} is not allowed")
+        if name in _BUILTIN_NAMES and name not in ALLOWED_BUILTINS:
+            self.fail(node, f"the builtin {name!r} is not allowed")
