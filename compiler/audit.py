@@ -105,6 +105,15 @@ def audit_source(source: str) -> None:
     _Auditor(tree).check()
 
 
+def _position(node: ast.AST) -> tuple[int, int, int, int]:
+    return (
+        getattr(node, "lineno", 0),
+        getattr(node, "col_offset", 0),
+        getattr(node, "end_lineno", 0) or 0,
+        getattr(node, "end_col_offset", 0) or 0,
+    )
+
+
 def _is_dunder(name: str) -> bool:
     return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
@@ -119,7 +128,8 @@ class _Auditor:
         raise UnsafeModuleError(message, getattr(node, "lineno", None))
 
     def check(self) -> None:
-        nodes = list(ast.walk(self.tree))
+        # In source order, inner nodes first, so the message names the first problem.
+        nodes = sorted(ast.walk(self.tree), key=_position)
         for node in nodes:  # imports first: they decide which names are modules
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self.check_import(node)

@@ -54,7 +54,7 @@ def to_number(v):
 
 
 def merge_into(out, part):
-    """Lay the object `part` over `out`; null values are missing and override nothing."""
+    """Lay the object `part` over `out`, leaving out its null (missing) values."""
     if part.__class__ is dict:
         if None in part.values():
             part = {key: value for key, value in part.items() if value is not None}
