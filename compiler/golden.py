@@ -4,7 +4,7 @@ Layout, for a mapping `mappings/<name>.yaml`:
 
     golden/<name>/cases/<case>.json      {"description": ..., "event": ...}
     golden/<name>/expected/<case>.json   what the compiled module gives (see `evaluate_case`)
-    golden/<name>/module.py              the generated module itself
+    golden/<name>/generated/module.py    the generated module itself
 
 `accoil-map golden` and the pytest suite (through syrupy) compare against the
 same files, written by the same `serialize`.
@@ -44,7 +44,7 @@ class GoldenPaths:
 
     @property
     def module(self) -> Path:
-        return self.root / "module.py"
+        return self.root / "generated" / "module.py"
 
 
 def load_case(case: Path) -> object:
