@@ -27,10 +27,11 @@ def _check_rule(doc: Document, rule: ir.Rule, path: tuple) -> list[Diagnostic]:
                 f"a {rule.call_type} call needs '{key}', and this rule does not produce it",
                 f"add '{key}:' under emit",
             ))
-        elif produced[key] == ir.Const(None) or produced[key] == ir.Const(""):
+        elif isinstance(produced[key], ir.Const) and not ir.accepts(key, produced[key].value, True):
             found.append(doc.diagnostic(
                 (*path, "emit", key),
-                f"'{key}' is required by a {rule.call_type} call but is always empty here",
+                f"a {rule.call_type} call needs '{key}', and this constant never fits: "
+                f"{ir.requirement(key)}",
             ))
     for position, key in enumerate(doc.data["rules"][path[1]].get("require", ())):
         if key not in produced:

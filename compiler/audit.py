@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import warnings
 
 __all__ = [
     "ALLOWED_BUILTINS",
@@ -89,6 +90,7 @@ _FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro"})
 # generator, coroutine, async generator, frame, traceback, code and old function internals
 _FORBIDDEN_ATTRIBUTE_PREFIXES = ("gi_", "cr_", "ag_", "f_", "tb_", "co_", "func_", "im_")
 _BUILTIN_NAMES = frozenset(dir(builtins))
+_ASYNC = frozenset({ast.AsyncFunctionDef, ast.AsyncFor, ast.AsyncWith, ast.Await})
 
 
 def audit_source(source: str) -> None:
@@ -96,8 +98,12 @@ def audit_source(source: str) -> None:
     if not isinstance(source, str):
         raise UnsafeModuleError(f"source must be str, not {type(source).__name__}")
     try:
-        tree = ast.parse(source, "<generated>", "exec")
-        compile(source, "<generated>", "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            # Style warnings (`'x' is None`) are not the audit's business.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            tree = ast.parse(source, "<generated>", "exec")
+            compile(source, "<generated>", "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise UnsafeModuleError(f"does not compile: {exc.msg}", exc.lineno) from None
     except (ValueError, UnicodeError, RecursionError, MemoryError) as exc:
@@ -123,21 +129,25 @@ class _Auditor:
         self.tree = tree
         self.modules: dict[str, str] = {}  # bound name -> dotted module it refers to
         self.module_roots: set[ast.Name] = set()  # Name nodes used as `module.attr`
+        self.problems: list[tuple[tuple[int, int, int, int], str]] = []
 
     def fail(self, node: ast.AST, message: str) -> None:
-        raise UnsafeModuleError(message, getattr(node, "lineno", None))
+        self.problems.append((_position(node), message))
 
     def check(self) -> None:
-        # In source order, inner nodes first, so the message names the first problem.
-        nodes = sorted(ast.walk(self.tree), key=_position)
+        nodes = list(ast.walk(self.tree))
         for node in nodes:  # imports first: they decide which names are modules
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self.check_import(node)
-        for node in nodes:
-            if isinstance(node, ast.Attribute):
+        for node in nodes:  # attributes next: they mark the names used as `module.x`
+            if node.__class__ is ast.Attribute:
                 self.check_attribute(node)
         for node in nodes:
             self.check_node(node)
+        if self.problems:
+            # The first in source order (inner nodes first on one spot).
+            (line, *_), message = min(self.problems)
+            raise UnsafeModuleError(message, line or None)
 
     # imports and modules ----------------------------------------------------
 
@@ -146,6 +156,7 @@ class _Auditor:
             for alias in node.names:
                 if alias.name not in ALLOWED_IMPORTS:
                     self.fail(node, f"import of {alias.name!r} is not allowed")
+                    continue
                 if alias.asname is not None:
                     self.check_identifier(node, alias.asname)
                     self.modules[alias.asname] = alias.name
@@ -156,9 +167,11 @@ class _Auditor:
         module = node.module or ""
         if node.level or module not in ALLOWED_IMPORTS:
             self.fail(node, f"import from {'.' * node.level + module!r} is not allowed")
+            return
         for alias in node.names:
             if alias.name == "*":
                 self.fail(node, f"'from {module} import *' is not allowed")
+                continue
             dotted = f"{module}.{alias.name}"
             if dotted in ALLOWED_IMPORTS:
                 self.modules[alias.asname or alias.name] = dotted
@@ -205,29 +218,29 @@ class _Auditor:
     # everything else --------------------------------------------------------
 
     def check_node(self, node: ast.AST) -> None:
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            kind = "global" if isinstance(node, ast.Global) else "nonlocal"
-            self.fail(node, f"'{kind}' statements are not allowed")
-        elif isinstance(node, (ast.AsyncFunctionDef, ast.AsyncFor, ast.AsyncWith, ast.Await)):
-            self.fail(node, "async code is not allowed")
-        elif isinstance(node, ast.Name):
+        kind = node.__class__
+        if kind is ast.Name:  # by far the most common node: test it first
             self.check_identifier(node, node.id)
             if node.id in self.modules and node not in self.module_roots:
                 self.fail(node, f"the module {node.id!r} may only be used as {node.id}.attribute")
-        elif isinstance(node, ast.arg):
+        elif kind is ast.arg:
             self.check_identifier(node, node.arg)
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        elif kind is ast.keyword:
+            if node.arg is not None and _is_dunder(node.arg):
+                self.fail(node, f"the keyword argument {node.arg!r} is not allowed")
+        elif kind is ast.FunctionDef or kind is ast.ClassDef:
             self.check_identifier(node, node.name)
-            if isinstance(node, ast.ClassDef) and node.keywords:
+            if kind is ast.ClassDef and node.keywords:
                 self.fail(node, "class keywords (metaclass=...) are not allowed")
-        elif isinstance(node, ast.ExceptHandler) and node.name is not None:
-            self.check_identifier(node, node.name)
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name is not None:
-            self.check_identifier(node, node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest is not None:
+        elif kind is ast.Global or kind is ast.Nonlocal:
+            self.fail(node, f"'{'global' if kind is ast.Global else 'nonlocal'}' statements are not allowed")
+        elif kind in _ASYNC:
+            self.fail(node, "async code is not allowed")
+        elif kind is ast.ExceptHandler or kind is ast.MatchAs or kind is ast.MatchStar:
+            if node.name is not None:
+                self.check_identifier(node, node.name)
+        elif kind is ast.MatchMapping and node.rest is not None:
             self.check_identifier(node, node.rest)
-        elif isinstance(node, ast.keyword) and node.arg is not None and _is_dunder(node.arg):
-            self.fail(node, f"the keyword argument {node.arg!r} is not allowed")
 
     def check_identifier(self, node: ast.AST, name: str) -> None:
         if _is_dunder(name):

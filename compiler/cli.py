@@ -13,9 +13,8 @@ from pathlib import Path
 import orjson
 
 from . import __version__
-from .codegen import generate
 from .errors import MappingError
-from .pipeline import check
+from .pipeline import check, module_source
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -57,7 +56,7 @@ def cmd_validate(args) -> int:
             checked = _checked(path)
         except MappingError as exc:
             _print_diagnostics(exc.diagnostics)
-            count = len(exc.diagnostics)
+            count = sum(d.severity == "error" for d in exc.diagnostics)
             print(f"{path}: invalid ({count} problem{'s' if count != 1 else ''})", file=sys.stderr)
             status = EXIT_INVALID
         else:
@@ -69,7 +68,7 @@ def cmd_compile(args) -> int:
     status = EXIT_OK
     for path in args.mappings:
         try:
-            source = generate(_checked(path).mapping)
+            source = module_source(_checked(path))
         except MappingError as exc:
             _print_diagnostics(exc.diagnostics)
             status = EXIT_INVALID
@@ -89,7 +88,7 @@ def cmd_run(args) -> int:
     from .runner import open_input, run_parallel, run_stream
 
     checked = _checked(args.mapping)
-    source = generate(checked.mapping)
+    source = module_source(checked)
     infile = open_input(_existing(args.input))
     outfile = _open_output(args.output)
     rejects = _open_output(args.rejects) if args.rejects else None

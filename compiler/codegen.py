@@ -167,7 +167,9 @@ class ModuleWriter:
         if isinstance(expr, ir.Event):
             return "event"
         if isinstance(expr, ir.Const) and not isinstance(expr.value, (dict, list)):
-            return repr(expr.value)
+            # (1).__class__ is valid Python; 1.__class__ is not.
+            number = isinstance(expr.value, (int, float)) and not isinstance(expr.value, bool)
+            return f"({expr.value!r})" if number else repr(expr.value)
         if isinstance(expr, ir.DefineRef):
             name = f"v_{expr.name}"
         elif name is None and isinstance(expr, ir.GetKey) and expr.target == ir.Event():
@@ -248,6 +250,9 @@ class ModuleWriter:
 
     def lazy_fallback(self, primary: ir.Expr, fallback: ir.Expr, replace_empty: bool) -> str:
         """`primary` unless it is missing (or empty), else `fallback`, evaluated only then."""
+        if isinstance(primary, ir.Const):  # decided now
+            present = primary.value is not None and not (replace_empty and primary.value == "")
+            return self.value(primary if present else fallback)
         value = self.atom(primary)
 
         def is_missing(name: str) -> str:
@@ -288,17 +293,17 @@ class ModuleWriter:
             self.emit(f"{_INDENT}{result} = None")
         return result
 
-    def build_object(self, result: str, items: tuple, present: frozenset = frozenset()) -> None:
+    def build_object(self, result: str, items: tuple) -> None:
         """`result = {...}` with the leading keys that are always present, then the others."""
-        leading = list(itertools.takewhile(lambda kv: kv[0] in present or self.never_missing(kv[1]), items))
+        leading = list(itertools.takewhile(lambda kv: self.never_missing(kv[1]), items))
         values = [self.value(value) for _, value in leading]
         literal = ", ".join(f"{key!r}: {value}" for (key, _), value in zip(leading, values))
         self.emit(f"{result} = {{{literal}}}")
-        self.assign_keys(result, items[len(leading):], present)
+        self.assign_keys(result, items[len(leading):])
 
-    def assign_keys(self, result: str, items, present: frozenset = frozenset()) -> None:
+    def assign_keys(self, result: str, items) -> None:
         for key, value in items:
-            if key in present or self.never_missing(value):
+            if self.never_missing(value):
                 self.emit(f"{result}[{key!r}] = {self.value(value)}")
             else:
                 name = self.atom(value)
@@ -324,6 +329,9 @@ class ModuleWriter:
         return f"{self.helper('omit_keys')}({self.value(expr.target)}, {expr.needles!r})"
 
     def value_Compare(self, expr: ir.Compare) -> str:
+        if isinstance(expr.left, ir.Const) and isinstance(expr.right, ir.Const):  # decided now
+            compare = ir.COMPARISONS[expr.op]
+            return repr(compare(expr.left.value, expr.right.value))
         if expr.op in _ORDERINGS:
             left, right = self.value(expr.left), self.value(expr.right)
             return f"{self.helper(_ORDERINGS[expr.op])}({left}, {right})"
@@ -446,10 +454,13 @@ class ModuleWriter:
             self.rule_body(rule)
 
     def rule_body(self, rule: ir.Rule) -> None:
-        names = {
-            f.key: self.atom(f.value, name=f"x_{f.key}") for f in rule.fields if f.key in rule.required
-        }
-        checks = [f"{name} is None or {name} == ''" for name in names.values()]
+        required = [f for f in rule.fields if f.key in rule.required]
+        names = {f.key: self.atom(f.value, name=f"x_{f.key}") for f in required}
+        checks = [
+            _rejects(f.key, names[f.key], required=True)
+            for f in required
+            if not self.always_accepted(f.key, f.value, required=True)
+        ]
         if not checks:
             self.emit_payload(rule, names)
             return
@@ -457,16 +468,41 @@ class ModuleWriter:
         with self.block(f"if {' or '.join(checks)}:"):
             self.emit("if reasons is not None:")
             self.emit(
-                f"{_INDENT}reasons.append(({rule.name!r}, "
-                f"tuple(key for key, value in ({pairs},) if value is None or value == '')))"
+                f"{_INDENT}reasons.append(({rule.name!r}, tuple(key for key, value in ({pairs},) "
+                f"if not {self.helper('accepts')}(key, value))))"
             )
         with self.block("else:"):
             self.emit_payload(rule, names)
 
+    def always_accepted(self, key: str, expr: ir.Expr, required: bool) -> bool:
+        """True when a call body always accepts the value under this key."""
+        if isinstance(expr, ir.Const):
+            return ir.accepts(key, expr.value, required)
+        expected = ir.KEY_TYPES.get(key)
+        if expected is None:
+            return not required and self.never_missing(expr)
+        if expected is dict:
+            return isinstance(expr, ir.Merge) or (
+                isinstance(expr, ir.ObjectLit) and self.never_missing(expr)
+            )
+        return expected is list and isinstance(expr, ir.ListLit)
+
     def emit_payload(self, rule: ir.Rule, names: dict[str, str]) -> None:
-        fields = ((f.key, f.value) for f in rule.fields if f.value != ir.Const(None))
-        items = (("type", ir.Const(rule.call_type)), *fields)
-        self.build_object("body", items, present=frozenset(names))
+        """Build the call body: checked required keys and always-valid values first, in order."""
+        items = [(f.key, f.value) for f in rule.fields if f.value != ir.Const(None)]
+        leading = list(itertools.takewhile(
+            lambda kv: kv[0] in names or self.always_accepted(kv[0], kv[1], False), items
+        ))
+        values = [self.value(value) for _, value in leading]
+        literal = "".join(f", {key!r}: {value}" for (key, _), value in zip(leading, values))
+        self.emit(f"body = {{'type': {rule.call_type!r}{literal}}}")
+        for key, value in items[len(leading):]:
+            if key in names or self.always_accepted(key, value, False):
+                self.emit(f"body[{key!r}] = {self.value(value)}")
+                continue
+            name = self.atom(value)
+            self.emit(f"if {_accepts(key, name)}:")
+            self.emit(f"{_INDENT}body[{key!r}] = {name}")
         self.emit("out.append(body)")
 
     def transform(self) -> list[str]:
@@ -519,6 +555,24 @@ class ModuleWriter:
             *body,
         ]
         return "\n".join(parts) + "\n"
+
+
+def _rejects(key: str, name: str, required: bool) -> str:
+    """Python test: the value in `name` cannot go under `key` (see ir.accepts)."""
+    expected = ir.KEY_TYPES.get(key)
+    if expected is None:
+        return f"{name} is None or {name} == ''" if required else f"{name} is None"
+    empty = f" or {name} == ''" if expected is str else ""
+    return f"{name}.__class__ is not {expected.__name__}{empty}"
+
+
+def _accepts(key: str, name: str) -> str:
+    """Python test: an optional value in `name` can go under `key`."""
+    expected = ir.KEY_TYPES.get(key)
+    if expected is None:
+        return f"{name} is not None"
+    empty = f" and {name} != ''" if expected is str else ""
+    return f"{name}.__class__ is {expected.__name__}{empty}"
 
 
 def _is_string_list(expr: ir.Expr) -> bool:

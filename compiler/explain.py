@@ -8,6 +8,7 @@ import orjson
 
 from . import ir
 from .interpreter import Interpreter, RuleTrace, Scope
+from .ir import requirement
 from .runtime import RejectEvent
 
 _WIDTH = 60
@@ -69,7 +70,8 @@ def render(explanation: Explanation) -> str:
         if trace.payload is not None:
             lines.append(f"  emitted: {orjson.dumps(trace.payload).decode()}")
         else:
-            lines.append(f"  not emitted: missing required {', '.join(trace.missing)}")
+            reasons = "; ".join(requirement(key) for key in trace.missing)
+            lines.append(f"  not emitted: {reasons}")
     emitted = sum(trace.payload is not None for trace in explanation.rules)
     lines.append("")
     lines.append(f"{emitted} call{'s' if emitted != 1 else ''} emitted")

@@ -15,6 +15,7 @@ from typing import Any
 import jmespath
 
 from . import ir, runtime
+from .ir import COMPARISONS
 from .runtime import RejectEvent
 
 _CONVERSIONS = {
@@ -37,24 +38,11 @@ _STRING_FILTERS = {
     "first": runtime.f_first,
     "last": runtime.f_last,
 }
-_COMPARISONS = {
-    "eq": runtime.jp_eq,
-    "ne": lambda a, b: not runtime.jp_eq(a, b),
-    "lt": runtime.jp_lt,
-    "le": runtime.jp_le,
-    "gt": runtime.jp_gt,
-    "ge": runtime.jp_ge,
-}
 _FUNCTIONS = {
     "contains": runtime.jp_contains,
     "starts_with": runtime.jp_starts_with,
     "ends_with": runtime.jp_ends_with,
 }
-
-
-def is_missing(value: Any) -> bool:
-    """A required key is missing when absent, null or an empty string."""
-    return value is None or value == ""
 
 
 @dataclass
@@ -130,7 +118,7 @@ def evaluate(expr: ir.Expr, scope: Scope) -> Any:
         case ir.OmitKeys(target, needles):
             return runtime.omit_keys(evaluate(target, scope), needles)
         case ir.Compare(op, left, right):
-            return _COMPARISONS[op](evaluate(left, scope), evaluate(right, scope))
+            return COMPARISONS[op](evaluate(left, scope), evaluate(right, scope))
         case ir.And(left, right):
             value = evaluate(left, scope)
             return evaluate(right, scope) if runtime.truthy(value) else value
@@ -205,7 +193,7 @@ class Interpreter:
         # Required keys first: when one is missing, the other values are never computed.
         required = [f for f in rule.fields if f.key in rule.required]
         trace.fields = [FieldTrace(f.key, evaluate(f.value, scope), f.origin) for f in required]
-        trace.missing = tuple(t.key for t in trace.fields if is_missing(t.value))
+        trace.missing = tuple(t.key for t in trace.fields if not ir.accepts(t.key, t.value, True))
         if trace.missing:
             return trace
         values = {t.key: t.value for t in trace.fields}
@@ -214,7 +202,9 @@ class Interpreter:
             for f in rule.fields
         ]
         trace.payload = {"type": rule.call_type}
-        trace.payload.update((t.key, t.value) for t in trace.fields if t.value is not None)
+        trace.payload.update(
+            (t.key, t.value) for t in trace.fields if ir.accepts(t.key, t.value, t.key in values)
+        )
         return trace
 
     def transform(self, event: Any, reasons: list | None = None) -> list[dict]:

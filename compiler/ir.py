@@ -12,6 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import runtime
+from .runtime import _KEY_TYPES, accepts  # noqa: F401  (re-exported)
+
 CALL_TYPES = ("identify", "group", "track", "page", "screen")
 
 #: Keys each Accoil call needs; a missing or empty-string value stops the call.
@@ -22,6 +25,18 @@ REQUIRED_KEYS = {
     "page": ("timestamp",),
     "screen": ("timestamp",),
 }
+
+# The types of the keys Accoil defines live with the run-time helpers, since
+# generated modules check them too; see runtime.accepts.
+KEY_TYPES = _KEY_TYPES
+_TYPE_NAMES = {str: "a non-empty string", dict: "an object", list: "a list"}
+
+
+def requirement(key: str) -> str:
+    """What a required key must hold, for messages: 'userId must be a non-empty string'."""
+    expected = KEY_TYPES.get(key)
+    return f"{key} must be {_TYPE_NAMES[expected]}" if expected else f"{key} must be present"
+
 
 CONVERSIONS = ("string", "number", "integer", "boolean", "timestamp")
 
@@ -45,6 +60,15 @@ FILTERS = {
 FILTER_ALIASES = {"d": "default"}
 
 COMPARATORS = ("eq", "ne", "lt", "le", "gt", "ge")
+#: The JMESPath meaning of each comparator (shared by the interpreter and constant folding).
+COMPARISONS = {
+    "eq": runtime.jp_eq,
+    "ne": lambda a, b: not runtime.jp_eq(a, b),
+    "lt": runtime.jp_lt,
+    "le": runtime.jp_le,
+    "gt": runtime.jp_gt,
+    "ge": runtime.jp_ge,
+}
 JMESPATH_FUNCTIONS = {"contains": 2, "starts_with": 2, "ends_with": 2}
 
 

@@ -166,6 +166,7 @@ def _load(text: str, path: str, sha256: str) -> Document:
     if root is None:
         raise MappingError([Diagnostic(path, 1, 1, "the file is empty", _ROOT_HINT)])
     data = builder.construct(root, ())
+    builder.warnings += _directive_warnings(text, path)
     if not isinstance(root, MappingNode):
         builder.error(root, "a mapping file must be a YAML mapping of keys to values", _ROOT_HINT)
     if builder.errors:
@@ -179,6 +180,20 @@ def _load(text: str, path: str, sha256: str) -> Document:
         key_marks=MappingProxyType(builder.key_marks),
         warnings=tuple(builder.warnings),
     )
+
+
+def _directive_warnings(text: str, path: str) -> list[Diagnostic]:
+    """A %YAML directive promises a version; we always read YAML 1.2, so say so."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("---"):
+            break
+        if line.startswith("%YAML"):
+            found.append(Diagnostic(
+                path, number, 1, f"'{line.strip()}' is ignored: mappings are read as YAML 1.2",
+                "remove the directive", "warning",
+            ))
+    return found
 
 
 _ROOT_HINT = "start with `version: 1`, `name: ...`, `source: ...` and `rules:`"
@@ -289,6 +304,12 @@ class _Builder:
                     "remove one of them",
                 )
                 continue
+            if key == "<<" and not key_node.style:  # plain (the C parser says "")
+                self.problem(key_node, _Problem(
+                    "warning",
+                    "'<<' is a plain key here: YAML merge keys are not supported",
+                    "write the keys out, or quote '<<' if you mean the key",
+                ))
             first_line[key] = line
             self.key_marks[(*path, key)] = _mark(key_node)
             result[key] = self.construct(value_node, (*path, key))

@@ -19,7 +19,7 @@ import jmespath
 import jmespath.exceptions
 from jinja2 import nodes
 
-from . import ir
+from . import ir, runtime
 from .errors import Diagnostic
 from .loader import Document
 from .schema import source_fields
@@ -34,6 +34,46 @@ _JINJA = jinja2.Environment(autoescape=False, keep_trailing_newline=True)
 
 class _NotCompiled(Exception):
     """A JMESPath construct outside the compiled subset."""
+
+
+class _ConstantError(Exception):
+    """A constant that no JSON payload can carry."""
+
+
+_INT64 = range(-(2**63), 2**64)
+
+
+def constant(value: Any) -> ir.Const:
+    """A mapping constant; NaN, infinities and integers beyond 64 bits are refused."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and item - item != 0.0:
+            raise _ConstantError(f"{item!r} is not a number JSON can carry")
+        if isinstance(item, int) and not isinstance(item, bool) and item not in _INT64:
+            raise _ConstantError("integers beyond 64 bits cannot be written as JSON here")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return ir.Const(value)
+
+
+def get_key(target: ir.Expr, key: str) -> ir.Expr:
+    """`target[key]`, computed now when the target is a constant."""
+    if isinstance(target, ir.Const):
+        value = target.value
+        return ir.Const(value.get(key) if isinstance(value, dict) else None)
+    return ir.GetKey(target, key)
+
+
+def get_index(target: ir.Expr, index: int) -> ir.Expr:
+    """`target[index]`, computed now when the target is a constant."""
+    if isinstance(target, ir.Const):
+        value = target.value
+        inside = isinstance(value, list) and -len(value) <= index < len(value)
+        return ir.Const(value[index] if inside else None)
+    return ir.GetIndex(target, index)
 
 
 class _TemplateError(Exception):
@@ -107,7 +147,7 @@ class Lowerer:
         if isinstance(node, list):
             return ir.ListLit(tuple(self.value(item, (*path, i)) for i, item in enumerate(node)))
         if not isinstance(node, dict):
-            return ir.Const(node)
+            return self.checked_constant(node, path)
         operator = next((key for key in OPERATORS if key in node), None)
         if operator is None:
             return self.object_literal(node, path)
@@ -118,7 +158,7 @@ class Lowerer:
         if operator == "path":
             return self.jmespath(arg, path)
         if operator == "literal":
-            return ir.Const(arg)
+            return self.checked_constant(arg, path)
         if operator == "value":
             return self.value(arg, path)
         if operator == "object":
@@ -127,6 +167,13 @@ class Lowerer:
             return self.groups(arg, path)
         items = tuple(self.value(item, (*path, i)) for i, item in enumerate(arg))
         return ir.Coalesce(items) if operator == "coalesce" else ir.Merge(items)
+
+    def checked_constant(self, value: Any, path: tuple) -> ir.Expr:
+        try:
+            return constant(value)
+        except _ConstantError as exc:
+            self.error(path, str(exc))
+            return ir.Const(None)
 
     def modifiers(self, expr: ir.Expr, node: dict, path: tuple) -> ir.Expr:
         if "omit_keys" in node:
@@ -163,6 +210,9 @@ class Lowerer:
             return ir.Const(text)
         try:
             parts = self.template_parts(text)
+        except _ConstantError as exc:
+            self.error(path, str(exc))
+            return ir.Const(None)
         except jinja2.TemplateSyntaxError as exc:
             self.error(path, f"template syntax error: {exc.message}", offset=_line_offset(text, exc.lineno))
             return ir.Const(None)
@@ -172,11 +222,13 @@ class Lowerer:
             return ir.Const(None)
         if len(parts) == 1 and isinstance(parts[0], ir.Expr):
             return parts[0]
-        return ir.Template(parts)
+        return _text_template(parts)
 
     def template_parts(self, text: str) -> tuple[str | ir.Expr, ...]:
+        # Jinja's lexer turns \r and \r\n into \n; a private-use stand-in keeps them.
+        self.carriage_return = next(c for c in map(chr, range(0xE000, 0xF900)) if c not in text)
         parts: list[str | ir.Expr] = []
-        for statement in _JINJA.parse(text).body:
+        for statement in _JINJA.parse(text.replace("\r", self.carriage_return)).body:
             if not isinstance(statement, nodes.Output):
                 raise _TemplateError(
                     "only {{ expressions }} are supported in templates, not {% statements %}",
@@ -186,7 +238,7 @@ class Lowerer:
             for node in statement.nodes:
                 if isinstance(node, nodes.TemplateData):
                     if node.data:
-                        parts.append(node.data)
+                        parts.append(self.restore(node.data))
                 else:
                     parts.append(self.jinja(node))
         return tuple(parts)
@@ -196,12 +248,14 @@ class Lowerer:
         match node:
             case nodes.Name(name=name):
                 return self.name(name)
-            case nodes.Const(value=value) if value is None or isinstance(value, (str, int, float)):
-                return ir.Const(value)
+            case nodes.Const(value=str() as value):
+                return ir.Const(self.restore(value))
+            case nodes.Const(value=value) if value is None or isinstance(value, (int, float)):
+                return constant(value)
             case nodes.Neg(node=nodes.Const(value=value)) if _is_number(value):
-                return ir.Const(-value)
+                return constant(-value)
             case nodes.Getattr(node=target, attr=attr):
-                return ir.GetKey(self.jinja(target), attr)
+                return get_key(self.jinja(target), attr)
             case nodes.Getitem(node=target, arg=arg):
                 return self.subscript(self.jinja(target), arg)
             case nodes.Filter(node=target, name=name) if target is not None:
@@ -212,6 +266,10 @@ class Lowerer:
             hint="supported: names, a.b, a['b'], a[0], literals and filters "
             + ", ".join(sorted(ir.FILTERS)),
         )
+
+    def restore(self, text: str) -> str:
+        """Undo the carriage-return stand-in of `template_parts`."""
+        return text.replace(self.carriage_return, "\r")
 
     def name(self, name: str) -> ir.Expr:
         if name in self.define_names:
@@ -233,11 +291,11 @@ class Lowerer:
     def subscript(self, target: ir.Expr, arg: nodes.Node) -> ir.Expr:
         match arg:
             case nodes.Const(value=str() as key):
-                return ir.GetKey(target, key)
+                return get_key(target, self.restore(key))
             case nodes.Const(value=int() as index) if not isinstance(index, bool):
-                return ir.GetIndex(target, index)
+                return get_index(target, index)
             case nodes.Neg(node=nodes.Const(value=int() as index)) if not isinstance(index, bool):
-                return ir.GetIndex(target, -index)
+                return get_index(target, -index)
         raise _TemplateError("subscripts must be a quoted key or an integer index")
 
     def filter(self, node: nodes.Filter, target: ir.Expr, name: str) -> ir.Expr:
@@ -280,6 +338,9 @@ class Lowerer:
             expr = self.jmes(parsed, ir.Event())
         except _NotCompiled:
             return ir.Jmes(text)
+        except _ConstantError as exc:
+            self.error(path, str(exc))
+            return ir.Const(None)
         self.check_fields(expr, text, path)
         return expr
 
@@ -287,18 +348,18 @@ class Lowerer:
         kind, children = node["type"], node["children"]
         match kind:
             case "field":
-                return ir.GetKey(current, node["value"])
+                return get_key(current, node["value"])
             case "subexpression" | "index_expression":
                 # The parser flattens chains: a.b.c is one node with three children.
                 for child in children:
                     current = self.jmes(child, current)
                 return current
             case "index":
-                return ir.GetIndex(current, node["value"])
+                return get_index(current, node["value"])
             case "current":
                 return current
             case "literal":
-                return ir.Const(node["value"])
+                return constant(node["value"])
             case "comparator":
                 left, right = (self.jmes(child, current) for child in children)
                 return ir.Compare(_COMPARATOR_NAMES[node["value"]], left, right)
@@ -312,7 +373,7 @@ class Lowerer:
                 child["type"] == "literal" for child in children
             ):
                 # A list of literals over the event (never null): a constant list.
-                return ir.Const([child["value"] for child in children])
+                return constant([child["value"] for child in children])
             case "function_expression" if ir.JMESPATH_FUNCTIONS.get(node["value"]) == len(children):
                 return ir.Call(node["value"], tuple(self.jmes(child, current) for child in children))
         raise _NotCompiled(kind)
@@ -342,6 +403,23 @@ def _jmespath_problem(exc: jmespath.exceptions.JMESPathError) -> str:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _text_template(parts: tuple) -> ir.Expr:
+    """A text template with its constant parts written out now."""
+    folded: list = []
+    for part in parts:
+        if isinstance(part, ir.Const):
+            part = runtime.to_text(part.value)
+            if part is None:  # a missing constant makes the whole text missing
+                return ir.Const(None)
+        if isinstance(part, str) and folded and isinstance(folded[-1], str):
+            folded[-1] += part
+        elif part != "":
+            folded.append(part)
+    if all(isinstance(part, str) for part in folded):
+        return ir.Const("".join(folded))
+    return ir.Template(tuple(folded))
 
 
 def _is_text_constant(expr: ir.Expr) -> bool:

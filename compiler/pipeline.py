@@ -7,6 +7,7 @@ from os import PathLike
 
 from . import ir
 from .analysis import analyse
+from .audit import audit_source
 from .codegen import generate
 from .errors import Diagnostic, MappingError
 from .loader import Document, load_document
@@ -29,25 +30,27 @@ def check(path: str | PathLike) -> Checked:
     document = load_document(path)
     problems = validate_schema(document)
     if problems:
-        raise MappingError(problems)
+        raise MappingError([*problems, *document.warnings])
     mapping, problems = lower(document)
     if not any(p.severity == "error" for p in problems):
         # Whole-mapping checks only make sense once every value lowered cleanly.
         problems += analyse(document, mapping)
     problems.sort(key=lambda p: (p.line, p.col))
     errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise MappingError(errors)
     warnings = (*document.warnings, *(p for p in problems if p.severity != "error"))
+    if errors:
+        raise MappingError([*errors, *warnings])
     return Checked(document, mapping, tuple(warnings))
 
 
-def compile_source(path: str | PathLike) -> str:
-    """The generated module source for a mapping file."""
-    return generate(check(path).mapping)
+def module_source(checked: Checked) -> str:
+    """The generated module for a checked mapping, audited before anyone runs or writes it."""
+    source = generate(checked.mapping)
+    audit_source(source)
+    return source
 
 
 def load_compiled(path: str | PathLike):
     """Compile a mapping file and import the result as a module."""
     checked = check(path)
-    return import_source(generate(checked.mapping), checked.mapping.name)
+    return import_source(module_source(checked), checked.mapping.name)

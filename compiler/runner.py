@@ -18,6 +18,8 @@ from typing import BinaryIO
 
 import orjson
 
+from .ir import requirement
+
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -67,7 +69,7 @@ def open_input(path: str) -> BinaryIO:
 
 
 def _drop_reason(rule: str, missing: Iterable[str]) -> str:
-    return f"rule '{rule}': missing required {', '.join(missing)}"
+    return f"rule '{rule}': " + "; ".join(requirement(key) for key in missing)
 
 
 class _Outcomes:

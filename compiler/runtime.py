@@ -714,6 +714,33 @@ def omit_keys(v, needles):
     return out
 
 
+#: Types of the keys Accoil defines. A value of another type (or an empty
+#: string) counts as missing: a required key stops the call, an optional one
+#: is left out, so no call body Accoil would refuse is ever sent.
+_KEY_TYPES = {
+    "userId": str,
+    "groupId": str,
+    "anonymousId": str,
+    "event": str,
+    "name": str,
+    "timestamp": str,
+    "traits": dict,
+    "properties": dict,
+    "context": dict,
+    "groupTraits": list,
+}
+_constant("_KEY_TYPES")
+
+
+@helper(needs=("_KEY_TYPES",))
+def accepts(key, value, required=True):
+    """Whether a call body can carry `value` under `key`."""
+    expected = _KEY_TYPES.get(key)
+    if expected is None:
+        return value is not None and not (required and value == "")
+    return value.__class__ is expected and (expected is not str or value != "")
+
+
 @helper(needs=("merge_into",))
 def merge(*parts):
     """Shallow merge of the objects among `parts`, later keys win; always a new dict."""

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from compiler.codegen import generate
 from compiler.modules import import_source
-from compiler.pipeline import check
+from compiler.pipeline import check, module_source
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS = sorted((ROOT / "mappings").glob("*.yaml"))
@@ -21,7 +20,7 @@ SHIPPED = ("amplitude", "segment", "posthog")
 def compiled(mapping: Path):
     """(source, module, checked) for a mapping file, compiled once per test session."""
     checked = check(mapping)
-    source = generate(checked.mapping)
+    source = module_source(checked)
     return source, import_source(source, checked.mapping.name), checked
 
 

@@ -956,6 +956,7 @@ SAMPLES = {
     "f_default": [(None, 1), ("", 2, True), ("", 2)],
     "omit_keys": [({"IP": 1, "a": 2}, ("ip",)), (3, ("ip",))],
     "merge": [({"a": 1}, None, {"a": 2, "b": 3}), ({"a": 1}, {"a": None, "b": None})],
+    "accepts": [("userId", "u"), ("userId", 5), ("traits", {}), ("x", ""), ("x", "", False)],
     "merge_into": [({}, {"a": 1, "b": None}), ({"a": 1}, [1])],
     "select_groups": [
         (AMPLITUDE_IDS, AMPLITUDE_TRAITS, False, False, False, 1, "group_type"),

@@ -283,6 +283,28 @@ def to_timestamp(v):
     return v[:10] + "T" + v[11:19] + ".000Z"
 
 
+_KEY_TYPES = {
+    "userId": str,
+    "groupId": str,
+    "anonymousId": str,
+    "event": str,
+    "name": str,
+    "timestamp": str,
+    "traits": dict,
+    "properties": dict,
+    "context": dict,
+    "groupTraits": list,
+}
+
+
+def accepts(key, value, required=True):
+    """Whether a call body can carry `value` under `key`."""
+    expected = _KEY_TYPES.get(key)
+    if expected is None:
+        return value is not None and not (required and value == "")
+    return value.__class__ is expected and (expected is not str or value != "")
+
+
 _DIGITS_DESC = str.maketrans("0123456789", "9876543210")
 
 
@@ -413,14 +435,14 @@ def transform(event, reasons=None):
     # 'Every product event except page views and identify calls.'
     # when: "!contains(['$identify', '$groupidentify', '[Amplitude] Page Viewed'], event_type)"
     if (not (e_event_type in _C1)):
-        if e_event_type is None or e_event_type == '' or e_user_id is None or e_user_id == '' or t1 is None or t1 == '':
+        if e_event_type.__class__ is not str or e_event_type == '' or e_user_id.__class__ is not str or e_user_id == '' or t1.__class__ is not str or t1 == '':
             if reasons is not None:
-                reasons.append(('events', tuple(key for key, value in (('event', e_event_type), ('userId', e_user_id), ('timestamp', t1),) if value is None or value == '')))
+                reasons.append(('events', tuple(key for key, value in (('event', e_event_type), ('userId', e_user_id), ('timestamp', t1),) if not accepts(key, value))))
         else:
             body = {'type': 'track', 'event': e_event_type, 'userId': e_user_id, 'timestamp': t1}
-            if t5 is not None:
+            if t5.__class__ is dict:
                 body['properties'] = t5
-            if t6 is not None:
+            if t6.__class__ is list:
                 body['groupTraits'] = t6
             out.append(body)
 
@@ -432,14 +454,14 @@ def transform(event, reasons=None):
         t8 = ((e_event_properties.get('[Amplitude] Page Path') if e_event_properties.__class__ is dict else None) if t7 is None or t7 == '' else t7)
         t9 = t8 if t8.__class__ is str else to_text(t8)
         x_event = (None if t9 is None else 'Page Viewed ' + t9)
-        if x_event is None or x_event == '' or e_user_id is None or e_user_id == '' or t1 is None or t1 == '':
+        if x_event.__class__ is not str or x_event == '' or e_user_id.__class__ is not str or e_user_id == '' or t1.__class__ is not str or t1 == '':
             if reasons is not None:
-                reasons.append(('page_views', tuple(key for key, value in (('event', x_event), ('userId', e_user_id), ('timestamp', t1),) if value is None or value == '')))
+                reasons.append(('page_views', tuple(key for key, value in (('event', x_event), ('userId', e_user_id), ('timestamp', t1),) if not accepts(key, value))))
         else:
             body = {'type': 'track', 'event': x_event, 'userId': e_user_id, 'timestamp': t1}
-            if t5 is not None:
+            if t5.__class__ is dict:
                 body['properties'] = t5
-            if t6 is not None:
+            if t6.__class__ is list:
                 body['groupTraits'] = t6
             out.append(body)
 
@@ -447,12 +469,12 @@ def transform(event, reasons=None):
     # "Amplitude identify calls carry the user's properties as traits."
     # when: "event_type == '$identify'"
     if (e_event_type == '$identify'):
-        if e_user_id is None or e_user_id == '' or t1 is None or t1 == '':
+        if e_user_id.__class__ is not str or e_user_id == '' or t1.__class__ is not str or t1 == '':
             if reasons is not None:
-                reasons.append(('identify', tuple(key for key, value in (('userId', e_user_id), ('timestamp', t1),) if value is None or value == '')))
+                reasons.append(('identify', tuple(key for key, value in (('userId', e_user_id), ('timestamp', t1),) if not accepts(key, value))))
         else:
             body = {'type': 'identify', 'userId': e_user_id, 'timestamp': t1}
-            if e_user_properties is not None:
+            if e_user_properties.__class__ is dict:
                 body['traits'] = e_user_properties
             out.append(body)
 
@@ -462,16 +484,16 @@ def transform(event, reasons=None):
     if (e_event_type == '$groupidentify'):
         t10 = jp_index(t6, 0)
         x_groupId = (t10.get('groupId') if t10.__class__ is dict else None)
-        if x_groupId is None or x_groupId == '' or t1 is None or t1 == '':
+        if x_groupId.__class__ is not str or x_groupId == '' or t1.__class__ is not str or t1 == '':
             if reasons is not None:
-                reasons.append(('group', tuple(key for key, value in (('groupId', x_groupId), ('timestamp', t1),) if value is None or value == '')))
+                reasons.append(('group', tuple(key for key, value in (('groupId', x_groupId), ('timestamp', t1),) if not accepts(key, value))))
         else:
             body = {'type': 'group', 'groupId': x_groupId}
-            if e_user_id is not None:
+            if e_user_id.__class__ is str and e_user_id != '':
                 body['userId'] = e_user_id
             body['timestamp'] = t1
             t11 = (t10.get('traits') if t10.__class__ is dict else None)
-            if t11 is not None:
+            if t11.__class__ is dict:
                 body['traits'] = t11
             out.append(body)
     return out

@@ -271,6 +271,28 @@ def omit_keys(v, needles):
     return out
 
 
+_KEY_TYPES = {
+    "userId": str,
+    "groupId": str,
+    "anonymousId": str,
+    "event": str,
+    "name": str,
+    "timestamp": str,
+    "traits": dict,
+    "properties": dict,
+    "context": dict,
+    "groupTraits": list,
+}
+
+
+def accepts(key, value, required=True):
+    """Whether a call body can carry `value` under `key`."""
+    expected = _KEY_TYPES.get(key)
+    if expected is None:
+        return value is not None and not (required and value == "")
+    return value.__class__ is expected and (expected is not str or value != "")
+
+
 def merge_into(out, part):
     """Lay the object `part` over `out`, leaving out its null (missing) values."""
     if part.__class__ is dict:
@@ -309,9 +331,9 @@ def transform(event, reasons=None):
     # when: "event == '$identify' || event == '$set'"
     t2 = (e_event == '$identify')
     if ((e_event == '$set') if not t2 else t2):
-        if e_distinct_id is None or e_distinct_id == '' or t1 is None or t1 == '':
+        if e_distinct_id.__class__ is not str or e_distinct_id == '' or t1.__class__ is not str or t1 == '':
             if reasons is not None:
-                reasons.append(('identify', tuple(key for key, value in (('userId', e_distinct_id), ('timestamp', t1),) if value is None or value == '')))
+                reasons.append(('identify', tuple(key for key, value in (('userId', e_distinct_id), ('timestamp', t1),) if not accepts(key, value))))
         else:
             body = {'type': 'identify', 'userId': e_distinct_id, 'timestamp': t1}
             t3 = {}
@@ -334,7 +356,7 @@ def transform(event, reasons=None):
             if t9 is not None:
                 t3['createdAt'] = t9
             t10 = omit_keys(t3, ('geoip', 'ip', 'current_url'))
-            if t10 is not None:
+            if t10.__class__ is dict:
                 body['traits'] = t10
             out.append(body)
 
@@ -344,12 +366,12 @@ def transform(event, reasons=None):
     if (e_event == '$pageview'):
         t11 = (e_properties.get('title') if e_properties.__class__ is dict else None)
         x_name = ((e_properties.get('$pathname') if e_properties.__class__ is dict else None) if t11 is None or t11 == '' else t11)
-        if x_name is None or x_name == '' or t1 is None or t1 == '':
+        if x_name.__class__ is not str or x_name == '' or t1.__class__ is not str or t1 == '':
             if reasons is not None:
-                reasons.append(('pageview', tuple(key for key, value in (('name', x_name), ('timestamp', t1),) if value is None or value == '')))
+                reasons.append(('pageview', tuple(key for key, value in (('name', x_name), ('timestamp', t1),) if not accepts(key, value))))
         else:
             body = {'type': 'page'}
-            if e_distinct_id is not None:
+            if e_distinct_id.__class__ is str and e_distinct_id != '':
                 body['userId'] = e_distinct_id
             body['name'] = x_name
             body['timestamp'] = t1
@@ -360,12 +382,12 @@ def transform(event, reasons=None):
     # when: "event == '$screen'"
     if (e_event == '$screen'):
         x_name = (e_properties.get('$screen_name') if e_properties.__class__ is dict else None)
-        if x_name is None or x_name == '' or t1 is None or t1 == '':
+        if x_name.__class__ is not str or x_name == '' or t1.__class__ is not str or t1 == '':
             if reasons is not None:
-                reasons.append(('screen', tuple(key for key, value in (('name', x_name), ('timestamp', t1),) if value is None or value == '')))
+                reasons.append(('screen', tuple(key for key, value in (('name', x_name), ('timestamp', t1),) if not accepts(key, value))))
         else:
             body = {'type': 'screen'}
-            if e_distinct_id is not None:
+            if e_distinct_id.__class__ is str and e_distinct_id != '':
                 body['userId'] = e_distinct_id
             body['name'] = x_name
             body['timestamp'] = t1
@@ -376,15 +398,15 @@ def transform(event, reasons=None):
     # when: "event == '$groupidentify'"
     if (e_event == '$groupidentify'):
         x_groupId = (e_properties.get('$group_key') if e_properties.__class__ is dict else None)
-        if x_groupId is None or x_groupId == '' or t1 is None or t1 == '':
+        if x_groupId.__class__ is not str or x_groupId == '' or t1.__class__ is not str or t1 == '':
             if reasons is not None:
-                reasons.append(('group', tuple(key for key, value in (('groupId', x_groupId), ('timestamp', t1),) if value is None or value == '')))
+                reasons.append(('group', tuple(key for key, value in (('groupId', x_groupId), ('timestamp', t1),) if not accepts(key, value))))
         else:
             body = {'type': 'group', 'groupId': x_groupId}
-            if e_distinct_id is not None:
+            if e_distinct_id.__class__ is str and e_distinct_id != '':
                 body['userId'] = e_distinct_id
             t12 = (e_properties.get('$anon_distinct_id') if e_properties.__class__ is dict else None)
-            if t12 is not None:
+            if t12.__class__ is str and t12 != '':
                 body['anonymousId'] = t12
             body['timestamp'] = t1
             t13 = {}
@@ -406,7 +428,7 @@ def transform(event, reasons=None):
             if t19 is not None:
                 t13['mrr'] = t19
             t20 = omit_keys(t13, ('geoip', 'ip', 'current_url'))
-            if t20 is not None:
+            if t20.__class__ is dict:
                 body['traits'] = t20
             out.append(body)
 
@@ -414,9 +436,9 @@ def transform(event, reasons=None):
     # 'Every event whose name does not start with "$" is a track call.'
     # when: "!starts_with(event, '$')"
     if (not (e_event.startswith('$') if e_event.__class__ is str else jp_starts_with(e_event, '$'))):
-        if e_event is None or e_event == '' or e_distinct_id is None or e_distinct_id == '' or t1 is None or t1 == '':
+        if e_event.__class__ is not str or e_event == '' or e_distinct_id.__class__ is not str or e_distinct_id == '' or t1.__class__ is not str or t1 == '':
             if reasons is not None:
-                reasons.append(('custom_events', tuple(key for key, value in (('event', e_event), ('userId', e_distinct_id), ('timestamp', t1),) if value is None or value == '')))
+                reasons.append(('custom_events', tuple(key for key, value in (('event', e_event), ('userId', e_distinct_id), ('timestamp', t1),) if not accepts(key, value))))
         else:
             body = {'type': 'track', 'event': e_event, 'userId': e_distinct_id, 'timestamp': t1}
             out.append(body)

@@ -53,6 +53,28 @@ def to_number(v):
     return None
 
 
+_KEY_TYPES = {
+    "userId": str,
+    "groupId": str,
+    "anonymousId": str,
+    "event": str,
+    "name": str,
+    "timestamp": str,
+    "traits": dict,
+    "properties": dict,
+    "context": dict,
+    "groupTraits": list,
+}
+
+
+def accepts(key, value, required=True):
+    """Whether a call body can carry `value` under `key`."""
+    expected = _KEY_TYPES.get(key)
+    if expected is None:
+        return value is not None and not (required and value == "")
+    return value.__class__ is expected and (expected is not str or value != "")
+
+
 def merge_into(out, part):
     """Lay the object `part` over `out`, leaving out its null (missing) values."""
     if part.__class__ is dict:
@@ -91,9 +113,9 @@ def transform(event, reasons=None):
     # rule 'identify': identify call
     # when: "type == 'identify'"
     if (e_type == 'identify'):
-        if e_userId is None or e_userId == '' or e_timestamp is None or e_timestamp == '':
+        if e_userId.__class__ is not str or e_userId == '' or e_timestamp.__class__ is not str or e_timestamp == '':
             if reasons is not None:
-                reasons.append(('identify', tuple(key for key, value in (('userId', e_userId), ('timestamp', e_timestamp),) if value is None or value == '')))
+                reasons.append(('identify', tuple(key for key, value in (('userId', e_userId), ('timestamp', e_timestamp),) if not accepts(key, value))))
         else:
             t3 = {}
             merge_into(t3, e_traits)
@@ -117,15 +139,15 @@ def transform(event, reasons=None):
     # when: "type == 'group'"
     if (e_type == 'group'):
         x_groupId = event.get('groupId')
-        if x_groupId is None or x_groupId == '' or e_timestamp is None or e_timestamp == '':
+        if x_groupId.__class__ is not str or x_groupId == '' or e_timestamp.__class__ is not str or e_timestamp == '':
             if reasons is not None:
-                reasons.append(('group', tuple(key for key, value in (('groupId', x_groupId), ('timestamp', e_timestamp),) if value is None or value == '')))
+                reasons.append(('group', tuple(key for key, value in (('groupId', x_groupId), ('timestamp', e_timestamp),) if not accepts(key, value))))
         else:
             body = {'type': 'group', 'groupId': x_groupId}
-            if e_userId is not None:
+            if e_userId.__class__ is str and e_userId != '':
                 body['userId'] = e_userId
             e_anonymousId = event.get('anonymousId')
-            if e_anonymousId is not None:
+            if e_anonymousId.__class__ is str and e_anonymousId != '':
                 body['anonymousId'] = e_anonymousId
             body['timestamp'] = e_timestamp
             t7 = {}
@@ -150,9 +172,9 @@ def transform(event, reasons=None):
     # when: "type == 'track'"
     if (e_type == 'track'):
         x_event = event.get('event')
-        if x_event is None or x_event == '' or e_userId is None or e_userId == '' or e_timestamp is None or e_timestamp == '':
+        if x_event.__class__ is not str or x_event == '' or e_userId.__class__ is not str or e_userId == '' or e_timestamp.__class__ is not str or e_timestamp == '':
             if reasons is not None:
-                reasons.append(('track', tuple(key for key, value in (('event', x_event), ('userId', e_userId), ('timestamp', e_timestamp),) if value is None or value == '')))
+                reasons.append(('track', tuple(key for key, value in (('event', x_event), ('userId', e_userId), ('timestamp', e_timestamp),) if not accepts(key, value))))
         else:
             body = {'type': 'track', 'event': x_event, 'userId': e_userId, 'timestamp': e_timestamp}
             t11 = {}
@@ -162,21 +184,21 @@ def transform(event, reasons=None):
                 t11['groupId'] = t12
             if not t11:
                 t11 = None
-            if t11 is not None:
+            if t11.__class__ is dict:
                 body['context'] = t11
             out.append(body)
 
     # rule 'page': page call
     # when: "type == 'page'"
     if (e_type == 'page'):
-        if e_timestamp is None or e_timestamp == '':
+        if e_timestamp.__class__ is not str or e_timestamp == '':
             if reasons is not None:
-                reasons.append(('page', tuple(key for key, value in (('timestamp', e_timestamp),) if value is None or value == '')))
+                reasons.append(('page', tuple(key for key, value in (('timestamp', e_timestamp),) if not accepts(key, value))))
         else:
             body = {'type': 'page'}
-            if e_userId is not None:
+            if e_userId.__class__ is str and e_userId != '':
                 body['userId'] = e_userId
-            if e_name is not None:
+            if e_name.__class__ is str and e_name != '':
                 body['name'] = e_name
             body['timestamp'] = e_timestamp
             out.append(body)
@@ -184,14 +206,14 @@ def transform(event, reasons=None):
     # rule 'screen': screen call
     # when: "type == 'screen'"
     if (e_type == 'screen'):
-        if e_timestamp is None or e_timestamp == '':
+        if e_timestamp.__class__ is not str or e_timestamp == '':
             if reasons is not None:
-                reasons.append(('screen', tuple(key for key, value in (('timestamp', e_timestamp),) if value is None or value == '')))
+                reasons.append(('screen', tuple(key for key, value in (('timestamp', e_timestamp),) if not accepts(key, value))))
         else:
             body = {'type': 'screen'}
-            if e_userId is not None:
+            if e_userId.__class__ is str and e_userId != '':
                 body['userId'] = e_userId
-            if e_name is not None:
+            if e_name.__class__ is str and e_name != '':
                 body['name'] = e_name
             body['timestamp'] = e_timestamp
             out.append(body)
