@@ -98,6 +98,7 @@ class ModuleWriter:
         self.constants: dict[str, str] = {}  # source text -> module-level name
         self.temps = itertools.count(1)
         self.uses_jmespath = False
+        self.lazy: dict[ir.Expr, str] = {}  # shared values computed on first use
 
     # lines and scopes -----------------------------------------------------
 
@@ -188,8 +189,22 @@ class ModuleWriter:
         cached = self.lookup(expr)
         if cached is not None:
             return cached
+        if expr in self.lazy:
+            return self.first_use(expr)
         method = getattr(self, "value_" + type(expr).__name__)
         return method(expr)
+
+    def first_use(self, expr: ir.Expr) -> str:
+        """`if name is ...: name = <value>`: a shared value, computed where first needed."""
+        name = self.lazy[expr]
+        with self.captured() as lines:
+            method = getattr(self, "value_" + type(expr).__name__)
+            text = method(expr)
+        self.emit(f"if {name} is ...:")
+        self.lines.extend(lines)
+        self.emit(f"{_INDENT}{name} = {text}")
+        self.scopes[-1][expr] = name
+        return name
 
     def value_Const(self, expr: ir.Const) -> str:
         return repr(expr.value)
@@ -281,7 +296,7 @@ class ModuleWriter:
             if isinstance(item, ir.ObjectLit):
                 self.assign_keys(result, item.items)
             else:
-                self.emit(f"{self.helper('merge_into')}({result}, {self.value(item)})")
+                self.emit(f"{self.helper('merge_into')}({result}, {self.atom(item)})")
         return result
 
     def value_ObjectLit(self, expr: ir.ObjectLit) -> str:
@@ -359,6 +374,15 @@ class ModuleWriter:
         return self.short_circuit(expr.left, expr.right, take_right_when_true=False)
 
     def short_circuit(self, left: ir.Expr, right: ir.Expr, take_right_when_true: bool) -> str:
+        if _is_boolean(left) and _is_boolean(right):  # Python's and/or mean the same on bools
+            start = len(self.lines)
+            left_text = self.value(left)
+            with self.captured() as lines:
+                right_text = self.value(right)
+            if not lines:
+                operator = "and" if take_right_when_true else "or"
+                return f"({left_text} {operator} {right_text})"
+            del self.lines[start:]  # fall back to the general form below
         value = self.atom(left)
         test = value if _is_boolean(left) else f"{self.helper('truthy')}({value})"
         test = test if take_right_when_true else f"not {test}"
@@ -419,11 +443,27 @@ class ModuleWriter:
             node for node, count in uses.items()
             if count > 1 and not isinstance(node, (ir.Const, ir.Event)) and not self.may_raise(node)
         ]
+        # A shared define stands for its value: one pending name, not two.
+        shared_defines = {self.defines[n.name].value for n in shared if isinstance(n, ir.DefineRef)}
+        shared = [node for node in shared if node not in shared_defines]
         if shared:
-            self.emit("# Values used by several rules, computed once.")
+            self.emit("# Values used by several rules: reads now, the rest on first use (...).")
         # Children before parents, so each parent reuses its children's names.
         for node in sorted(shared, key=order.__getitem__):
-            self.atom(node)
+            if self.is_read(node):
+                self.atom(node)
+            else:
+                name = f"v_{node.name}" if isinstance(node, ir.DefineRef) else self.temp()
+                self.lazy[node] = name
+                self.emit(f"{name} = ...")
+
+    def is_read(self, expr: ir.Expr) -> bool:
+        """True for plain reads of the event (a.b[0]): cheap enough to do up front."""
+        while isinstance(expr, ir.DefineRef):
+            expr = self.defines[expr.name].value
+        while isinstance(expr, (ir.GetKey, ir.GetIndex)):
+            expr = expr.target
+        return isinstance(expr, ir.Event)
 
     def rule_roots(self, rule: ir.Rule) -> list[ir.Expr]:
         roots = [field.value for field in rule.fields]
@@ -440,24 +480,48 @@ class ModuleWriter:
         """True when evaluating the expression can reject the event (JMESPath type errors)."""
         return any(isinstance(node, (ir.Call, ir.Jmes)) for node in self.postorder(expr))
 
-    def rule(self, rule: ir.Rule) -> None:
+    def rule(self, rule: ir.Rule, exclusive: bool = False) -> bool:
+        """Emit one rule; with `exclusive`, as an `elif` of the one before. True if it can be."""
         self.emit("")
         self.emit(f"# rule {rule.name!r}: {rule.call_type} call")
         if rule.description:
             self.emit(f"# {rule.description!r}")
         if rule.condition is None:
             self.rule_body(rule)
-            return
+            return False
         self.emit(f"# when: {rule.condition_text!r}")
+        start = len(self.lines)
         condition = self.condition(rule.condition)
-        with self.block(f"if {condition}:"):
+        # An elif must follow its if directly: only when the test needed no statements.
+        chained = exclusive and all(not line.strip() or line.lstrip().startswith("#")
+                                    for line in self.lines[start:])
+        with self.block(f"{'elif' if chained else 'if'} {condition}:"):
             self.rule_body(rule)
+        return True
+
+    def rules(self) -> None:
+        """All rules in order; consecutive rules that test one value against different
+        constants are an if/elif chain, so an event stops at the rule it matches."""
+        subject, seen = None, set()
+        previous_was_if = False
+        for rule in self.mapping.rules:
+            tested = _equality_tests(rule.condition)
+            exclusive = (
+                previous_was_if and tested is not None
+                and tested[0] == subject and not (tested[1] & seen)
+            )
+            if not exclusive:
+                subject, seen = (tested[0], set()) if tested else (None, set())
+            if tested:
+                seen |= tested[1]
+            previous_was_if = self.rule(rule, exclusive) and tested is not None
 
     def rule_body(self, rule: ir.Rule) -> None:
         required = [f for f in rule.fields if f.key in rule.required]
         names = {f.key: self.atom(f.value, name=f"x_{f.key}") for f in required}
         checks = [
-            _rejects(f.key, names[f.key], required=True)
+            f"{names[f.key]} is None" if self.text_or_missing(f.value) and f.key in ir.KEY_TYPES
+            else _rejects(f.key, names[f.key], required=True)
             for f in required
             if not self.always_accepted(f.key, f.value, required=True)
         ]
@@ -473,6 +537,14 @@ class ModuleWriter:
             )
         with self.block("else:"):
             self.emit_payload(rule, names)
+
+    def text_or_missing(self, expr: ir.Expr) -> bool:
+        """True when the value is a non-empty string or None (a timestamp, 'Page Viewed ...')."""
+        while isinstance(expr, ir.DefineRef):
+            expr = self.defines[expr.name].value
+        if isinstance(expr, ir.Convert):
+            return expr.to == "timestamp"
+        return isinstance(expr, ir.Template) and any(isinstance(p, str) and p for p in expr.parts)
 
     def always_accepted(self, key: str, expr: ir.Expr, required: bool) -> bool:
         """True when a call body always accepts the value under this key."""
@@ -510,8 +582,7 @@ class ModuleWriter:
         self.emit(f"{_INDENT}raise RejectEvent('the event is not a JSON object (got ' + _jp_type(event) + ')')")
         self.emit("out = []")
         self.shared_values()
-        for rule in self.mapping.rules:
-            self.rule(rule)
+        self.rules()
         self.emit("return out")
         return self.lines
 
@@ -573,6 +644,18 @@ def _accepts(key: str, name: str) -> str:
         return f"{name} is not None"
     empty = f" and {name} != ''" if expected is str else ""
     return f"{name}.__class__ is {expected.__name__}{empty}"
+
+
+def _equality_tests(condition: ir.Expr | None) -> tuple[ir.Expr, frozenset] | None:
+    """(value, constants) when a condition is `value == 'a'`, or several joined by ||."""
+    match condition:
+        case ir.Compare("eq", subject, ir.Const(value)) if isinstance(value, str):
+            return subject, frozenset({value})
+        case ir.Or(left, right):
+            first, second = _equality_tests(left), _equality_tests(right)
+            if first and second and first[0] == second[0]:
+                return first[0], first[1] | second[1]
+    return None
 
 
 def _is_string_list(expr: ir.Expr) -> bool:

@@ -177,8 +177,7 @@ class Lowerer:
 
     def modifiers(self, expr: ir.Expr, node: dict, path: tuple) -> ir.Expr:
         if "omit_keys" in node:
-            needles = tuple(dict.fromkeys(needle.lower() for needle in node["omit_keys"]))
-            expr = ir.OmitKeys(expr, needles)
+            expr = ir.OmitKeys(expr, _fewest_needles(node["omit_keys"]))
         if "as" in node:
             expr = ir.Convert(expr, node["as"])
         if "default" in node:
@@ -403,6 +402,15 @@ def _jmespath_problem(exc: jmespath.exceptions.JMESPathError) -> str:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _fewest_needles(needles: list[str]) -> tuple[str, ...]:
+    """Lower-cased needles without those that contain another ('geoip' goes when 'ip' is there)."""
+    lowered = list(dict.fromkeys(needle.lower() for needle in needles))
+    return tuple(
+        needle for needle in lowered
+        if not any(other != needle and other in needle for other in lowered)
+    )
 
 
 def _text_template(parts: tuple) -> ir.Expr:

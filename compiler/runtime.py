@@ -23,6 +23,8 @@ Rules for code in this file:
 from __future__ import annotations
 
 import ast
+import datetime
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -385,8 +387,6 @@ _constant("_TS_ISO_RE", imports=("re",))
 _TS_UNIX_RE = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
 _constant("_TS_UNIX_RE", imports=("re",))
 
-_MONTH_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-_constant("_MONTH_DAYS")
 
 # Milliseconds since the epoch of 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z.
 _MS_MIN = -62135596800000
@@ -395,55 +395,17 @@ _MS_MAX = 253402300799999
 _constant("_MS_MAX")
 
 
-@helper(needs=("_MONTH_DAYS",))
-def _date_ok(y, m, d):
-    """Whether y-m-d is a real Gregorian calendar date of the years 1 to 9999."""
-    if not (1 <= y <= 9999 and 1 <= m <= 12 and 1 <= d):
-        return False
-    if d <= 28:
-        return True
-    if d > _MONTH_DAYS[m]:
-        return False
-    return m != 2 or d != 29 or (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0))
+_EPOCH = datetime.datetime(1970, 1, 1)
+_constant("_EPOCH", imports=("datetime",))
 
 
-@helper()
-def _days_from_civil(y, m, d):
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
-    if m <= 2:
-        y -= 1
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + 9 if m <= 2 else m - 3) + 2) // 5 + d - 1
-    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-
-
-@helper()
-def _civil_from_days(days):
-    """(year, month, day) of a day count since 1970-01-01 (H. Hinnant's algorithm)."""
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    if mp < 10:
-        return yoe + era * 400, mp + 3, d
-    return yoe + era * 400 + 1, mp - 9, d
-
-
-@helper(needs=("_MS_MIN", "_MS_MAX", "_civil_from_days"))
+@helper(needs=("_MS_MIN", "_MS_MAX", "_EPOCH"), imports=("datetime",))
 def _ms_to_iso(ms):
     """Milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.sssZ`; None out of range."""
     if not (_MS_MIN <= ms <= _MS_MAX):
         return None
-    days, rem = divmod(ms, 86400000)
-    y, m, d = _civil_from_days(days)
-    h, rem = divmod(rem, 3600000)
-    mi, rem = divmod(rem, 60000)
-    s, f = divmod(rem, 1000)
-    return f"{y:04d}-{m:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.{f:03d}Z"
+    moment = _EPOCH + datetime.timedelta(milliseconds=ms)
+    return moment.isoformat(timespec="milliseconds") + "Z"
 
 
 @helper(needs=("_TS_UNIX_RE", "_ms_to_iso"))
@@ -487,44 +449,32 @@ def _unix_to_iso(v):
     return _unix_text_to_iso(text)
 
 
-@helper(needs=("_TS_ISO_RE", "_date_ok", "_days_from_civil", "_civil_from_days"))
+@helper(needs=("_TS_ISO_RE",), imports=("datetime",))
 def _iso_to_iso(text):
     """General ISO 8601 date or date-time with any offset, as UTC; None if invalid."""
     m = _TS_ISO_RE.fullmatch(text)
     if m is None:
         return None
     ys, mos, ds, hs, mis, ss, frac, sign, ohs, oms = m.groups()
-    y = int(ys)
-    mo = int(mos)
-    d = int(ds)
-    if not _date_ok(y, mo, d):
-        return None
-    if hs is None:
-        return f"{ys}-{mos}-{ds}T00:00:00.000Z"
-    h = int(hs)
-    mi = int(mis)
-    if h > 23 or mi > 59:
+    hour, minute = int(hs or 0), int(mis or 0)
+    try:  # datetime checks the calendar (years 1 to 9999, leap days, hours, minutes)
+        moment = datetime.datetime(int(ys), int(mos), int(ds), hour, minute)
+    except ValueError:
         return None
     if ss is None:
         ss = "00"
-    elif int(ss) > 59:
+    elif ss > "59":  # two ASCII digits, so text order is number order
         return None
+    if sign is not None and (ohs != "00" or (oms is not None and oms != "00")):
+        if ohs > "23" or (oms is not None and oms > "59"):
+            return None
+        offset = datetime.timedelta(hours=int(ohs), minutes=int(oms or 0))
+        try:
+            moment = moment - offset if sign == "+" else moment + offset
+        except OverflowError:  # before year 1 or after 9999 in UTC
+            return None
     ms = (frac[:3] + "00")[:3] if frac else "000"
-    if sign is None or (ohs == "00" and (oms is None or oms == "00")):
-        return f"{ys}-{mos}-{ds}T{hs}:{mis}:{ss}.{ms}Z"
-    oh = int(ohs)
-    om = int(oms) if oms else 0
-    if oh > 23 or om > 59:
-        return None
-    offset = oh * 60 + om
-    minutes = _days_from_civil(y, mo, d) * 1440 + h * 60 + mi
-    minutes = minutes - offset if sign == "+" else minutes + offset
-    days, minutes = divmod(minutes, 1440)
-    y, mo, d = _civil_from_days(days)
-    if not 1 <= y <= 9999:
-        return None
-    h, mi = divmod(minutes, 60)
-    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{ss}.{ms}Z"
+    return f"{moment.isoformat(timespec='minutes')}:{ss}.{ms}Z"
 
 
 @helper(needs=("_iso_to_iso", "_unix_to_iso", "_unix_text_to_iso"))
@@ -540,9 +490,34 @@ def _to_timestamp_slow(v):
     return None
 
 
-@helper(needs=("_TS_FAST", "_to_timestamp_slow"))
+_FROM_ISO = datetime.datetime.fromisoformat
+_constant("_FROM_ISO", imports=("datetime",))
+
+
+@helper(needs=("_FROM_ISO", "_TS_FAST", "_to_timestamp_slow"))
 def to_timestamp(v):
     """`as: timestamp`: ISO 8601 or Unix time as `YYYY-MM-DDTHH:MM:SS.sssZ`, or None."""
+    # First the two shapes sources send most, checked in C: the separators pin
+    # the shape, fromisoformat checks the digits and the calendar.
+    if (
+        v.__class__ is str
+        and v[19:20] == "."
+        and v[16:17] == ":"
+        and v[13:14] == ":"
+        and v[7:8] == "-"
+        and v[4:5] == "-"
+        and v.isascii()
+    ):
+        n = len(v)
+        try:
+            if n == 26 and v[10] == " " and v[20:].isdigit():  # Amplitude
+                _FROM_ISO(v)
+                return v[:10] + "T" + v[11:23] + "Z"
+            if n == 24 and v[10] == "T" and v[23] == "Z" and v[20:23].isdigit():
+                _FROM_ISO(v[:23])
+                return v
+        except ValueError:
+            pass  # the general parser below decides
     m = _TS_FAST(v) if v.__class__ is str else None
     if m is None:
         return _to_timestamp_slow(v)
@@ -810,7 +785,10 @@ def select_groups(ids, traits, by_type, descending, numeric, take, type_trait):
     if not candidates:
         return None
     if len(candidates) > 1:
-        candidates = _sorted_candidates(candidates, by_type, descending, numeric)
+        if take == 1 and not (by_type or descending or numeric):
+            candidates = [min(candidates)]  # the usual primary group: no sort needed
+        else:
+            candidates = _sorted_candidates(candidates, by_type, descending, numeric)
     if take is not None:
         candidates = candidates[:take]
         if not candidates:
@@ -855,9 +833,11 @@ HELPER_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 
 
 @lru_cache(maxsize=1)
+@functools.cache
 def _segments() -> dict[str, tuple[int, str]]:
     """name -> (position in this file, source text) of every registered top-level node."""
     source = Path(__file__).read_text(encoding="utf-8")
+    lines = source.splitlines(keepends=True)
     found: dict[str, tuple[int, str]] = {}
     for node in ast.parse(source).body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -872,7 +852,9 @@ def _segments() -> dict[str, tuple[int, str]]:
             continue
         if name in _REGISTRY:
             # A def's own position starts at `def`/`class`: decorators are left out.
-            found[name] = (node.lineno, ast.get_source_segment(source, node))
+            # Whole lines: every registered node starts and ends a line of its own.
+            text = "".join(lines[node.lineno - 1 : node.end_lineno]).rstrip("\n")
+            found[name] = (node.lineno, text)
     missing = set(_REGISTRY) - set(found)
     if missing:  # pragma: no cover - a registration without a definition
         raise RuntimeError(f"registered runtime names without a definition: {sorted(missing)}")

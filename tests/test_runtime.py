@@ -965,7 +965,6 @@ SAMPLES = {
     ],
     "_decimal_parts": [("-1.50e3",), ("0.0",), ("x",)],
     "_ms_to_iso": [(0,), (-1,), (10**18,)],
-    "_date_ok": [(2024, 2, 29), (2023, 2, 29)],
 }
 
 
@@ -1007,13 +1006,13 @@ def test_emit_source_imports_only_when_needed():
     assert emit_source(["select_groups"]).startswith("import re\n\n\n")  # numeric ids
     assert emit_source(["f_lower"]).startswith("import json\n\n\n")  # via to_text
     ts = emit_source(["to_timestamp"])
-    assert ts.startswith("import re\n\n\n")
+    assert ts.startswith("import datetime\nimport re\n\n\n")
     assert "json" not in ts.split("\n\n\n")[0]
     assert emit_source(["to_text"]).startswith("import json\n\n\n")
     search = emit_source(["jp_search"])
     assert search.startswith("import jmespath.exceptions\n\n\n")
     both = emit_source(["to_text", "to_timestamp"])
-    assert both.startswith("import json\nimport re\n\n\n")
+    assert both.startswith("import datetime\nimport json\nimport re\n\n\n")
     assert emit_source([]) == ""
     with pytest.raises(KeyError):
         emit_source(["no_such_helper"])
@@ -1115,3 +1114,35 @@ def test_no_catastrophic_backtracking(index):
 def test_long_fraction_is_truncated_not_rejected():
     assert to_timestamp("2024-05-01 12:00:00." + "9" * N) == "2024-05-01T12:00:00.999Z"
     assert to_timestamp("-0." + "0" * N + "1") == "1969-12-31T23:59:59.999Z"
+
+
+# The C-checked first tier of to_timestamp ----------------------------------
+
+_NON_ASCII_DIGITS = [
+    chr(c) for c in range(128, 0x110000) if chr(c).isdigit() or chr(c).isnumeric()
+]
+
+
+@pytest.mark.parametrize("shape", ["2024-05-01 12:00:00.123000", "2024-05-01T12:00:00.123Z"])
+def test_timestamp_takes_ascii_digits_only(shape):
+    positions = [i for i, ch in enumerate(shape) if ch.isdigit()]
+    accepted = [
+        shape[:i] + digit + shape[i + 1:]
+        for i in positions
+        for digit in _NON_ASCII_DIGITS
+        if rt.to_timestamp(shape[:i] + digit + shape[i + 1:]) is not None
+    ]
+    assert accepted == []
+
+
+@given(
+    st.text(alphabet="0123456789-: .TZW+", min_size=24, max_size=26)
+    | st.builds(
+        lambda d, sep, frac: d.isoformat(sep=sep, timespec="microseconds")[: 26 - frac],
+        st.datetimes(),
+        st.sampled_from([" ", "T"]),
+        st.integers(0, 3),
+    )
+)
+def test_timestamp_fast_shapes_agree_with_the_exact_parser(text):
+    assert rt.to_timestamp(text) == rt._to_timestamp_slow(text)

@@ -4,6 +4,7 @@
 # sha256 of the mapping file: 8c4456a61f10b9f3704fce7ba3612f7014067278d7c4797339504e33b4f84670
 """Accoil call bodies from source events, as compiled from one accoil-map mapping."""
 
+import datetime
 import json
 import re
 
@@ -117,60 +118,21 @@ _TS_ISO_RE = re.compile(
 _TS_UNIX_RE = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
 
 
-_MONTH_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
 _MS_MIN = -62135596800000
 
 
 _MS_MAX = 253402300799999
 
 
-def _date_ok(y, m, d):
-    """Whether y-m-d is a real Gregorian calendar date of the years 1 to 9999."""
-    if not (1 <= y <= 9999 and 1 <= m <= 12 and 1 <= d):
-        return False
-    if d <= 28:
-        return True
-    if d > _MONTH_DAYS[m]:
-        return False
-    return m != 2 or d != 29 or (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0))
-
-
-def _days_from_civil(y, m, d):
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
-    if m <= 2:
-        y -= 1
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + 9 if m <= 2 else m - 3) + 2) // 5 + d - 1
-    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-
-
-def _civil_from_days(days):
-    """(year, month, day) of a day count since 1970-01-01 (H. Hinnant's algorithm)."""
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    if mp < 10:
-        return yoe + era * 400, mp + 3, d
-    return yoe + era * 400 + 1, mp - 9, d
+_EPOCH = datetime.datetime(1970, 1, 1)
 
 
 def _ms_to_iso(ms):
     """Milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.sssZ`; None out of range."""
     if not (_MS_MIN <= ms <= _MS_MAX):
         return None
-    days, rem = divmod(ms, 86400000)
-    y, m, d = _civil_from_days(days)
-    h, rem = divmod(rem, 3600000)
-    mi, rem = divmod(rem, 60000)
-    s, f = divmod(rem, 1000)
-    return f"{y:04d}-{m:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.{f:03d}Z"
+    moment = _EPOCH + datetime.timedelta(milliseconds=ms)
+    return moment.isoformat(timespec="milliseconds") + "Z"
 
 
 def _unix_text_to_iso(text):
@@ -218,37 +180,25 @@ def _iso_to_iso(text):
     if m is None:
         return None
     ys, mos, ds, hs, mis, ss, frac, sign, ohs, oms = m.groups()
-    y = int(ys)
-    mo = int(mos)
-    d = int(ds)
-    if not _date_ok(y, mo, d):
-        return None
-    if hs is None:
-        return f"{ys}-{mos}-{ds}T00:00:00.000Z"
-    h = int(hs)
-    mi = int(mis)
-    if h > 23 or mi > 59:
+    hour, minute = int(hs or 0), int(mis or 0)
+    try:  # datetime checks the calendar (years 1 to 9999, leap days, hours, minutes)
+        moment = datetime.datetime(int(ys), int(mos), int(ds), hour, minute)
+    except ValueError:
         return None
     if ss is None:
         ss = "00"
-    elif int(ss) > 59:
+    elif ss > "59":  # two ASCII digits, so text order is number order
         return None
+    if sign is not None and (ohs != "00" or (oms is not None and oms != "00")):
+        if ohs > "23" or (oms is not None and oms > "59"):
+            return None
+        offset = datetime.timedelta(hours=int(ohs), minutes=int(oms or 0))
+        try:
+            moment = moment - offset if sign == "+" else moment + offset
+        except OverflowError:  # before year 1 or after 9999 in UTC
+            return None
     ms = (frac[:3] + "00")[:3] if frac else "000"
-    if sign is None or (ohs == "00" and (oms is None or oms == "00")):
-        return f"{ys}-{mos}-{ds}T{hs}:{mis}:{ss}.{ms}Z"
-    oh = int(ohs)
-    om = int(oms) if oms else 0
-    if oh > 23 or om > 59:
-        return None
-    offset = oh * 60 + om
-    minutes = _days_from_civil(y, mo, d) * 1440 + h * 60 + mi
-    minutes = minutes - offset if sign == "+" else minutes + offset
-    days, minutes = divmod(minutes, 1440)
-    y, mo, d = _civil_from_days(days)
-    if not 1 <= y <= 9999:
-        return None
-    h, mi = divmod(minutes, 60)
-    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{ss}.{ms}Z"
+    return f"{moment.isoformat(timespec='minutes')}:{ss}.{ms}Z"
 
 
 def _to_timestamp_slow(v):
@@ -263,8 +213,32 @@ def _to_timestamp_slow(v):
     return None
 
 
+_FROM_ISO = datetime.datetime.fromisoformat
+
+
 def to_timestamp(v):
     """`as: timestamp`: ISO 8601 or Unix time as `YYYY-MM-DDTHH:MM:SS.sssZ`, or None."""
+    # First the two shapes sources send most, checked in C: the separators pin
+    # the shape, fromisoformat checks the digits and the calendar.
+    if (
+        v.__class__ is str
+        and v[19:20] == "."
+        and v[16:17] == ":"
+        and v[13:14] == ":"
+        and v[7:8] == "-"
+        and v[4:5] == "-"
+        and v.isascii()
+    ):
+        n = len(v)
+        try:
+            if n == 26 and v[10] == " " and v[20:].isdigit():  # Amplitude
+                _FROM_ISO(v)
+                return v[:10] + "T" + v[11:23] + "Z"
+            if n == 24 and v[10] == "T" and v[23] == "Z" and v[20:23].isdigit():
+                _FROM_ISO(v[:23])
+                return v
+        except ValueError:
+            pass  # the general parser below decides
     m = _TS_FAST(v) if v.__class__ is str else None
     if m is None:
         return _to_timestamp_slow(v)
@@ -353,7 +327,10 @@ def select_groups(ids, traits, by_type, descending, numeric, take, type_trait):
     if not candidates:
         return None
     if len(candidates) > 1:
-        candidates = _sorted_candidates(candidates, by_type, descending, numeric)
+        if take == 1 and not (by_type or descending or numeric):
+            candidates = [min(candidates)]  # the usual primary group: no sort needed
+        else:
+            candidates = _sorted_candidates(candidates, by_type, descending, numeric)
     if take is not None:
         candidates = candidates[:take]
         if not candidates:
@@ -408,72 +385,96 @@ def transform(event, reasons=None):
     if event.__class__ is not dict:
         raise RejectEvent('the event is not a JSON object (got ' + _jp_type(event) + ')')
     out = []
-    # Values used by several rules, computed once.
+    # Values used by several rules: reads now, the rest on first use (...).
     e_event_type = event.get('event_type')
-    e_user_id = event.get('user_id')
+    v_user = event.get('user_id')
     e_event_time = event.get('event_time')
-    t1 = to_timestamp(e_event_time)
+    v_timestamp = ...
     e_event_properties = event.get('event_properties')
-    t2 = (e_event_properties.get('trial_end') if e_event_properties.__class__ is dict else None)
+    t1 = (e_event_properties.get('trial_end') if e_event_properties.__class__ is dict else None)
     e_user_properties = event.get('user_properties')
-    t3 = (e_user_properties.get('plan_type') if e_user_properties.__class__ is dict else None)
-    t4 = (e_user_properties.get('status') if e_user_properties.__class__ is dict else None)
-    t5 = {}
-    if t2 is not None:
-        t5['trial_end'] = t2
-    if t3 is not None:
-        t5['plan_type'] = t3
-    if t4 is not None:
-        t5['status'] = t4
-    if not t5:
-        t5 = None
+    t2 = (e_user_properties.get('plan_type') if e_user_properties.__class__ is dict else None)
+    t3 = (e_user_properties.get('status') if e_user_properties.__class__ is dict else None)
+    v_additional_properties = ...
     e_groups = event.get('groups')
     e_group_properties = event.get('group_properties')
-    t6 = select_groups(e_groups, e_group_properties, False, False, False, 1, 'group_type')
+    v_primary_group = ...
 
     # rule 'events': track call
     # 'Every product event except page views and identify calls.'
     # when: "!contains(['$identify', '$groupidentify', '[Amplitude] Page Viewed'], event_type)"
     if (not (e_event_type in _C1)):
-        if e_event_type.__class__ is not str or e_event_type == '' or e_user_id.__class__ is not str or e_user_id == '' or t1.__class__ is not str or t1 == '':
+        if v_timestamp is ...:
+            v_timestamp = to_timestamp(e_event_time)
+        if e_event_type.__class__ is not str or e_event_type == '' or v_user.__class__ is not str or v_user == '' or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('events', tuple(key for key, value in (('event', e_event_type), ('userId', e_user_id), ('timestamp', t1),) if not accepts(key, value))))
+                reasons.append(('events', tuple(key for key, value in (('event', e_event_type), ('userId', v_user), ('timestamp', v_timestamp),) if not accepts(key, value))))
         else:
-            body = {'type': 'track', 'event': e_event_type, 'userId': e_user_id, 'timestamp': t1}
-            if t5.__class__ is dict:
-                body['properties'] = t5
-            if t6.__class__ is list:
-                body['groupTraits'] = t6
+            body = {'type': 'track', 'event': e_event_type, 'userId': v_user, 'timestamp': v_timestamp}
+            if v_additional_properties is ...:
+                t4 = {}
+                if t1 is not None:
+                    t4['trial_end'] = t1
+                if t2 is not None:
+                    t4['plan_type'] = t2
+                if t3 is not None:
+                    t4['status'] = t3
+                if not t4:
+                    t4 = None
+                v_additional_properties = t4
+            if v_additional_properties.__class__ is dict:
+                body['properties'] = v_additional_properties
+            if v_primary_group is ...:
+                v_primary_group = select_groups(e_groups, e_group_properties, False, False, False, 1, 'group_type')
+            if v_primary_group.__class__ is list:
+                body['groupTraits'] = v_primary_group
             out.append(body)
 
     # rule 'page_views': track call
     # 'Page views are named after the page title, else the page path.'
     # when: "event_type == '[Amplitude] Page Viewed'"
     if (e_event_type == '[Amplitude] Page Viewed'):
-        t7 = (e_event_properties.get('[Amplitude] Page Title') if e_event_properties.__class__ is dict else None)
-        t8 = ((e_event_properties.get('[Amplitude] Page Path') if e_event_properties.__class__ is dict else None) if t7 is None or t7 == '' else t7)
-        t9 = t8 if t8.__class__ is str else to_text(t8)
-        x_event = (None if t9 is None else 'Page Viewed ' + t9)
-        if x_event.__class__ is not str or x_event == '' or e_user_id.__class__ is not str or e_user_id == '' or t1.__class__ is not str or t1 == '':
+        t5 = (e_event_properties.get('[Amplitude] Page Title') if e_event_properties.__class__ is dict else None)
+        t6 = ((e_event_properties.get('[Amplitude] Page Path') if e_event_properties.__class__ is dict else None) if t5 is None or t5 == '' else t5)
+        t7 = t6 if t6.__class__ is str else to_text(t6)
+        x_event = (None if t7 is None else 'Page Viewed ' + t7)
+        if v_timestamp is ...:
+            v_timestamp = to_timestamp(e_event_time)
+        if x_event is None or v_user.__class__ is not str or v_user == '' or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('page_views', tuple(key for key, value in (('event', x_event), ('userId', e_user_id), ('timestamp', t1),) if not accepts(key, value))))
+                reasons.append(('page_views', tuple(key for key, value in (('event', x_event), ('userId', v_user), ('timestamp', v_timestamp),) if not accepts(key, value))))
         else:
-            body = {'type': 'track', 'event': x_event, 'userId': e_user_id, 'timestamp': t1}
-            if t5.__class__ is dict:
-                body['properties'] = t5
-            if t6.__class__ is list:
-                body['groupTraits'] = t6
+            body = {'type': 'track', 'event': x_event, 'userId': v_user, 'timestamp': v_timestamp}
+            if v_additional_properties is ...:
+                t8 = {}
+                if t1 is not None:
+                    t8['trial_end'] = t1
+                if t2 is not None:
+                    t8['plan_type'] = t2
+                if t3 is not None:
+                    t8['status'] = t3
+                if not t8:
+                    t8 = None
+                v_additional_properties = t8
+            if v_additional_properties.__class__ is dict:
+                body['properties'] = v_additional_properties
+            if v_primary_group is ...:
+                v_primary_group = select_groups(e_groups, e_group_properties, False, False, False, 1, 'group_type')
+            if v_primary_group.__class__ is list:
+                body['groupTraits'] = v_primary_group
             out.append(body)
 
     # rule 'identify': identify call
     # "Amplitude identify calls carry the user's properties as traits."
     # when: "event_type == '$identify'"
-    if (e_event_type == '$identify'):
-        if e_user_id.__class__ is not str or e_user_id == '' or t1.__class__ is not str or t1 == '':
+    elif (e_event_type == '$identify'):
+        if v_timestamp is ...:
+            v_timestamp = to_timestamp(e_event_time)
+        if v_user.__class__ is not str or v_user == '' or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('identify', tuple(key for key, value in (('userId', e_user_id), ('timestamp', t1),) if not accepts(key, value))))
+                reasons.append(('identify', tuple(key for key, value in (('userId', v_user), ('timestamp', v_timestamp),) if not accepts(key, value))))
         else:
-            body = {'type': 'identify', 'userId': e_user_id, 'timestamp': t1}
+            body = {'type': 'identify', 'userId': v_user, 'timestamp': v_timestamp}
             if e_user_properties.__class__ is dict:
                 body['traits'] = e_user_properties
             out.append(body)
@@ -481,19 +482,23 @@ def transform(event, reasons=None):
     # rule 'group': group call
     # "Amplitude group identify calls set the primary group's traits."
     # when: "event_type == '$groupidentify'"
-    if (e_event_type == '$groupidentify'):
-        t10 = jp_index(t6, 0)
-        x_groupId = (t10.get('groupId') if t10.__class__ is dict else None)
-        if x_groupId.__class__ is not str or x_groupId == '' or t1.__class__ is not str or t1 == '':
+    elif (e_event_type == '$groupidentify'):
+        if v_primary_group is ...:
+            v_primary_group = select_groups(e_groups, e_group_properties, False, False, False, 1, 'group_type')
+        t9 = jp_index(v_primary_group, 0)
+        x_groupId = (t9.get('groupId') if t9.__class__ is dict else None)
+        if v_timestamp is ...:
+            v_timestamp = to_timestamp(e_event_time)
+        if x_groupId.__class__ is not str or x_groupId == '' or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('group', tuple(key for key, value in (('groupId', x_groupId), ('timestamp', t1),) if not accepts(key, value))))
+                reasons.append(('group', tuple(key for key, value in (('groupId', x_groupId), ('timestamp', v_timestamp),) if not accepts(key, value))))
         else:
             body = {'type': 'group', 'groupId': x_groupId}
-            if e_user_id.__class__ is str and e_user_id != '':
-                body['userId'] = e_user_id
-            body['timestamp'] = t1
-            t11 = (t10.get('traits') if t10.__class__ is dict else None)
-            if t11.__class__ is dict:
-                body['traits'] = t11
+            if v_user.__class__ is str and v_user != '':
+                body['userId'] = v_user
+            body['timestamp'] = v_timestamp
+            t10 = (t9.get('traits') if t9.__class__ is dict else None)
+            if t10.__class__ is dict:
+                body['traits'] = t10
             out.append(body)
     return out

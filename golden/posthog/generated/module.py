@@ -4,6 +4,7 @@
 # sha256 of the mapping file: 96409b566b30561528258347f86ff0fdfd3f74f5f205a60c152430ef9bf9ba34
 """Accoil call bodies from source events, as compiled from one accoil-map mapping."""
 
+import datetime
 import re
 
 
@@ -83,60 +84,21 @@ _TS_ISO_RE = re.compile(
 _TS_UNIX_RE = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
 
 
-_MONTH_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
 _MS_MIN = -62135596800000
 
 
 _MS_MAX = 253402300799999
 
 
-def _date_ok(y, m, d):
-    """Whether y-m-d is a real Gregorian calendar date of the years 1 to 9999."""
-    if not (1 <= y <= 9999 and 1 <= m <= 12 and 1 <= d):
-        return False
-    if d <= 28:
-        return True
-    if d > _MONTH_DAYS[m]:
-        return False
-    return m != 2 or d != 29 or (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0))
-
-
-def _days_from_civil(y, m, d):
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
-    if m <= 2:
-        y -= 1
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + 9 if m <= 2 else m - 3) + 2) // 5 + d - 1
-    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-
-
-def _civil_from_days(days):
-    """(year, month, day) of a day count since 1970-01-01 (H. Hinnant's algorithm)."""
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    if mp < 10:
-        return yoe + era * 400, mp + 3, d
-    return yoe + era * 400 + 1, mp - 9, d
+_EPOCH = datetime.datetime(1970, 1, 1)
 
 
 def _ms_to_iso(ms):
     """Milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.sssZ`; None out of range."""
     if not (_MS_MIN <= ms <= _MS_MAX):
         return None
-    days, rem = divmod(ms, 86400000)
-    y, m, d = _civil_from_days(days)
-    h, rem = divmod(rem, 3600000)
-    mi, rem = divmod(rem, 60000)
-    s, f = divmod(rem, 1000)
-    return f"{y:04d}-{m:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.{f:03d}Z"
+    moment = _EPOCH + datetime.timedelta(milliseconds=ms)
+    return moment.isoformat(timespec="milliseconds") + "Z"
 
 
 def _unix_text_to_iso(text):
@@ -184,37 +146,25 @@ def _iso_to_iso(text):
     if m is None:
         return None
     ys, mos, ds, hs, mis, ss, frac, sign, ohs, oms = m.groups()
-    y = int(ys)
-    mo = int(mos)
-    d = int(ds)
-    if not _date_ok(y, mo, d):
-        return None
-    if hs is None:
-        return f"{ys}-{mos}-{ds}T00:00:00.000Z"
-    h = int(hs)
-    mi = int(mis)
-    if h > 23 or mi > 59:
+    hour, minute = int(hs or 0), int(mis or 0)
+    try:  # datetime checks the calendar (years 1 to 9999, leap days, hours, minutes)
+        moment = datetime.datetime(int(ys), int(mos), int(ds), hour, minute)
+    except ValueError:
         return None
     if ss is None:
         ss = "00"
-    elif int(ss) > 59:
+    elif ss > "59":  # two ASCII digits, so text order is number order
         return None
+    if sign is not None and (ohs != "00" or (oms is not None and oms != "00")):
+        if ohs > "23" or (oms is not None and oms > "59"):
+            return None
+        offset = datetime.timedelta(hours=int(ohs), minutes=int(oms or 0))
+        try:
+            moment = moment - offset if sign == "+" else moment + offset
+        except OverflowError:  # before year 1 or after 9999 in UTC
+            return None
     ms = (frac[:3] + "00")[:3] if frac else "000"
-    if sign is None or (ohs == "00" and (oms is None or oms == "00")):
-        return f"{ys}-{mos}-{ds}T{hs}:{mis}:{ss}.{ms}Z"
-    oh = int(ohs)
-    om = int(oms) if oms else 0
-    if oh > 23 or om > 59:
-        return None
-    offset = oh * 60 + om
-    minutes = _days_from_civil(y, mo, d) * 1440 + h * 60 + mi
-    minutes = minutes - offset if sign == "+" else minutes + offset
-    days, minutes = divmod(minutes, 1440)
-    y, mo, d = _civil_from_days(days)
-    if not 1 <= y <= 9999:
-        return None
-    h, mi = divmod(minutes, 60)
-    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{ss}.{ms}Z"
+    return f"{moment.isoformat(timespec='minutes')}:{ss}.{ms}Z"
 
 
 def _to_timestamp_slow(v):
@@ -229,8 +179,32 @@ def _to_timestamp_slow(v):
     return None
 
 
+_FROM_ISO = datetime.datetime.fromisoformat
+
+
 def to_timestamp(v):
     """`as: timestamp`: ISO 8601 or Unix time as `YYYY-MM-DDTHH:MM:SS.sssZ`, or None."""
+    # First the two shapes sources send most, checked in C: the separators pin
+    # the shape, fromisoformat checks the digits and the calendar.
+    if (
+        v.__class__ is str
+        and v[19:20] == "."
+        and v[16:17] == ":"
+        and v[13:14] == ":"
+        and v[7:8] == "-"
+        and v[4:5] == "-"
+        and v.isascii()
+    ):
+        n = len(v)
+        try:
+            if n == 26 and v[10] == " " and v[20:].isdigit():  # Amplitude
+                _FROM_ISO(v)
+                return v[:10] + "T" + v[11:23] + "Z"
+            if n == 24 and v[10] == "T" and v[23] == "Z" and v[20:23].isdigit():
+                _FROM_ISO(v[:23])
+                return v
+        except ValueError:
+            pass  # the general parser below decides
     m = _TS_FAST(v) if v.__class__ is str else None
     if m is None:
         return _to_timestamp_slow(v)
@@ -319,127 +293,136 @@ def transform(event, reasons=None):
     if event.__class__ is not dict:
         raise RejectEvent('the event is not a JSON object (got ' + _jp_type(event) + ')')
     out = []
-    # Values used by several rules, computed once.
+    # Values used by several rules: reads now, the rest on first use (...).
     e_event = event.get('event')
     e_distinct_id = event.get('distinct_id')
     e_timestamp = event.get('timestamp')
-    t1 = to_timestamp(e_timestamp)
+    v_timestamp = ...
     e_properties = event.get('properties')
 
     # rule 'identify': identify call
     # "$identify and $set update the person's traits."
     # when: "event == '$identify' || event == '$set'"
-    t2 = (e_event == '$identify')
-    if ((e_event == '$set') if not t2 else t2):
-        if e_distinct_id.__class__ is not str or e_distinct_id == '' or t1.__class__ is not str or t1 == '':
+    if ((e_event == '$identify') or (e_event == '$set')):
+        if v_timestamp is ...:
+            v_timestamp = to_timestamp(e_timestamp)
+        if e_distinct_id.__class__ is not str or e_distinct_id == '' or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('identify', tuple(key for key, value in (('userId', e_distinct_id), ('timestamp', t1),) if not accepts(key, value))))
+                reasons.append(('identify', tuple(key for key, value in (('userId', e_distinct_id), ('timestamp', v_timestamp),) if not accepts(key, value))))
         else:
-            body = {'type': 'identify', 'userId': e_distinct_id, 'timestamp': t1}
-            t3 = {}
+            body = {'type': 'identify', 'userId': e_distinct_id, 'timestamp': v_timestamp}
+            t1 = {}
             e_person = event.get('person')
-            merge_into(t3, (e_person.get('properties') if e_person.__class__ is dict else None))
-            t4 = (e_person.get('properties') if e_person.__class__ is dict else None)
-            t5 = (t4.get('email') if t4.__class__ is dict else None)
+            t2 = (e_person.get('properties') if e_person.__class__ is dict else None)
+            merge_into(t1, t2)
+            t3 = (t2.get('email') if t2.__class__ is dict else None)
+            if t3 is not None:
+                t1['email'] = t3
+            t4 = (t2.get('name') if t2.__class__ is dict else None)
+            if t4 is not None:
+                t1['name'] = t4
+            t5 = (t2.get('role') if t2.__class__ is dict else None)
             if t5 is not None:
-                t3['email'] = t5
-            t6 = (t4.get('name') if t4.__class__ is dict else None)
+                t1['role'] = t5
+            t6 = (t2.get('account_status') if t2.__class__ is dict else None)
             if t6 is not None:
-                t3['name'] = t6
-            t7 = (t4.get('role') if t4.__class__ is dict else None)
+                t1['accountStatus'] = t6
+            t7 = (t2.get('created_at') if t2.__class__ is dict else None)
             if t7 is not None:
-                t3['role'] = t7
-            t8 = (t4.get('account_status') if t4.__class__ is dict else None)
-            if t8 is not None:
-                t3['accountStatus'] = t8
-            t9 = (t4.get('created_at') if t4.__class__ is dict else None)
-            if t9 is not None:
-                t3['createdAt'] = t9
-            t10 = omit_keys(t3, ('geoip', 'ip', 'current_url'))
-            if t10.__class__ is dict:
-                body['traits'] = t10
+                t1['createdAt'] = t7
+            t8 = omit_keys(t1, ('ip', 'current_url'))
+            if t8.__class__ is dict:
+                body['traits'] = t8
             out.append(body)
 
     # rule 'pageview': page call
     # 'A page view is named by its title, else its path; with neither it is not sent.'
     # when: "event == '$pageview'"
-    if (e_event == '$pageview'):
-        t11 = (e_properties.get('title') if e_properties.__class__ is dict else None)
-        x_name = ((e_properties.get('$pathname') if e_properties.__class__ is dict else None) if t11 is None or t11 == '' else t11)
-        if x_name.__class__ is not str or x_name == '' or t1.__class__ is not str or t1 == '':
+    elif (e_event == '$pageview'):
+        t9 = (e_properties.get('title') if e_properties.__class__ is dict else None)
+        x_name = ((e_properties.get('$pathname') if e_properties.__class__ is dict else None) if t9 is None or t9 == '' else t9)
+        if v_timestamp is ...:
+            v_timestamp = to_timestamp(e_timestamp)
+        if x_name.__class__ is not str or x_name == '' or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('pageview', tuple(key for key, value in (('name', x_name), ('timestamp', t1),) if not accepts(key, value))))
+                reasons.append(('pageview', tuple(key for key, value in (('name', x_name), ('timestamp', v_timestamp),) if not accepts(key, value))))
         else:
             body = {'type': 'page'}
             if e_distinct_id.__class__ is str and e_distinct_id != '':
                 body['userId'] = e_distinct_id
             body['name'] = x_name
-            body['timestamp'] = t1
+            body['timestamp'] = v_timestamp
             out.append(body)
 
     # rule 'screen': screen call
     # 'A screen view is named by its screen name; without one it is not sent.'
     # when: "event == '$screen'"
-    if (e_event == '$screen'):
+    elif (e_event == '$screen'):
         x_name = (e_properties.get('$screen_name') if e_properties.__class__ is dict else None)
-        if x_name.__class__ is not str or x_name == '' or t1.__class__ is not str or t1 == '':
+        if v_timestamp is ...:
+            v_timestamp = to_timestamp(e_timestamp)
+        if x_name.__class__ is not str or x_name == '' or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('screen', tuple(key for key, value in (('name', x_name), ('timestamp', t1),) if not accepts(key, value))))
+                reasons.append(('screen', tuple(key for key, value in (('name', x_name), ('timestamp', v_timestamp),) if not accepts(key, value))))
         else:
             body = {'type': 'screen'}
             if e_distinct_id.__class__ is str and e_distinct_id != '':
                 body['userId'] = e_distinct_id
             body['name'] = x_name
-            body['timestamp'] = t1
+            body['timestamp'] = v_timestamp
             out.append(body)
 
     # rule 'group': group call
     # "$groupidentify sets the group's traits from $group_set."
     # when: "event == '$groupidentify'"
-    if (e_event == '$groupidentify'):
+    elif (e_event == '$groupidentify'):
         x_groupId = (e_properties.get('$group_key') if e_properties.__class__ is dict else None)
-        if x_groupId.__class__ is not str or x_groupId == '' or t1.__class__ is not str or t1 == '':
+        if v_timestamp is ...:
+            v_timestamp = to_timestamp(e_timestamp)
+        if x_groupId.__class__ is not str or x_groupId == '' or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('group', tuple(key for key, value in (('groupId', x_groupId), ('timestamp', t1),) if not accepts(key, value))))
+                reasons.append(('group', tuple(key for key, value in (('groupId', x_groupId), ('timestamp', v_timestamp),) if not accepts(key, value))))
         else:
             body = {'type': 'group', 'groupId': x_groupId}
             if e_distinct_id.__class__ is str and e_distinct_id != '':
                 body['userId'] = e_distinct_id
-            t12 = (e_properties.get('$anon_distinct_id') if e_properties.__class__ is dict else None)
-            if t12.__class__ is str and t12 != '':
-                body['anonymousId'] = t12
-            body['timestamp'] = t1
-            t13 = {}
-            merge_into(t13, (e_properties.get('$group_set') if e_properties.__class__ is dict else None))
-            t14 = (e_properties.get('$group_set') if e_properties.__class__ is dict else None)
-            t15 = (t14.get('name') if t14.__class__ is dict else None)
+            t10 = (e_properties.get('$anon_distinct_id') if e_properties.__class__ is dict else None)
+            if t10.__class__ is str and t10 != '':
+                body['anonymousId'] = t10
+            body['timestamp'] = v_timestamp
+            t11 = {}
+            t12 = (e_properties.get('$group_set') if e_properties.__class__ is dict else None)
+            merge_into(t11, t12)
+            t13 = (t12.get('name') if t12.__class__ is dict else None)
+            if t13 is not None:
+                t11['name'] = t13
+            t14 = (t12.get('plan') if t12.__class__ is dict else None)
+            if t14 is not None:
+                t11['plan'] = t14
+            t15 = (t12.get('status') if t12.__class__ is dict else None)
             if t15 is not None:
-                t13['name'] = t15
-            t16 = (t14.get('plan') if t14.__class__ is dict else None)
+                t11['status'] = t15
+            t16 = (t12.get('created_at') if t12.__class__ is dict else None)
             if t16 is not None:
-                t13['plan'] = t16
-            t17 = (t14.get('status') if t14.__class__ is dict else None)
+                t11['createdAt'] = t16
+            t17 = to_number((t12.get('mrr') if t12.__class__ is dict else None))
             if t17 is not None:
-                t13['status'] = t17
-            t18 = (t14.get('created_at') if t14.__class__ is dict else None)
-            if t18 is not None:
-                t13['createdAt'] = t18
-            t19 = to_number((t14.get('mrr') if t14.__class__ is dict else None))
-            if t19 is not None:
-                t13['mrr'] = t19
-            t20 = omit_keys(t13, ('geoip', 'ip', 'current_url'))
-            if t20.__class__ is dict:
-                body['traits'] = t20
+                t11['mrr'] = t17
+            t18 = omit_keys(t11, ('ip', 'current_url'))
+            if t18.__class__ is dict:
+                body['traits'] = t18
             out.append(body)
 
     # rule 'custom_events': track call
     # 'Every event whose name does not start with "$" is a track call.'
     # when: "!starts_with(event, '$')"
     if (not (e_event.startswith('$') if e_event.__class__ is str else jp_starts_with(e_event, '$'))):
-        if e_event.__class__ is not str or e_event == '' or e_distinct_id.__class__ is not str or e_distinct_id == '' or t1.__class__ is not str or t1 == '':
+        if v_timestamp is ...:
+            v_timestamp = to_timestamp(e_timestamp)
+        if e_event.__class__ is not str or e_event == '' or e_distinct_id.__class__ is not str or e_distinct_id == '' or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('custom_events', tuple(key for key, value in (('event', e_event), ('userId', e_distinct_id), ('timestamp', t1),) if not accepts(key, value))))
+                reasons.append(('custom_events', tuple(key for key, value in (('event', e_event), ('userId', e_distinct_id), ('timestamp', v_timestamp),) if not accepts(key, value))))
         else:
-            body = {'type': 'track', 'event': e_event, 'userId': e_distinct_id, 'timestamp': t1}
+            body = {'type': 'track', 'event': e_event, 'userId': e_distinct_id, 'timestamp': v_timestamp}
             out.append(body)
     return out

@@ -101,7 +101,7 @@ def transform(event, reasons=None):
     if event.__class__ is not dict:
         raise RejectEvent('the event is not a JSON object (got ' + _jp_type(event) + ')')
     out = []
-    # Values used by several rules, computed once.
+    # Values used by several rules: reads now, the rest on first use (...).
     e_type = event.get('type')
     e_userId = event.get('userId')
     e_timestamp = event.get('timestamp')
@@ -137,7 +137,7 @@ def transform(event, reasons=None):
 
     # rule 'group': group call
     # when: "type == 'group'"
-    if (e_type == 'group'):
+    elif (e_type == 'group'):
         x_groupId = event.get('groupId')
         if x_groupId.__class__ is not str or x_groupId == '' or e_timestamp.__class__ is not str or e_timestamp == '':
             if reasons is not None:
@@ -170,7 +170,7 @@ def transform(event, reasons=None):
 
     # rule 'track': track call
     # when: "type == 'track'"
-    if (e_type == 'track'):
+    elif (e_type == 'track'):
         x_event = event.get('event')
         if x_event.__class__ is not str or x_event == '' or e_userId.__class__ is not str or e_userId == '' or e_timestamp.__class__ is not str or e_timestamp == '':
             if reasons is not None:
@@ -190,7 +190,7 @@ def transform(event, reasons=None):
 
     # rule 'page': page call
     # when: "type == 'page'"
-    if (e_type == 'page'):
+    elif (e_type == 'page'):
         if e_timestamp.__class__ is not str or e_timestamp == '':
             if reasons is not None:
                 reasons.append(('page', tuple(key for key, value in (('timestamp', e_timestamp),) if not accepts(key, value))))
@@ -205,7 +205,7 @@ def transform(event, reasons=None):
 
     # rule 'screen': screen call
     # when: "type == 'screen'"
-    if (e_type == 'screen'):
+    elif (e_type == 'screen'):
         if e_timestamp.__class__ is not str or e_timestamp == '':
             if reasons is not None:
                 reasons.append(('screen', tuple(key for key, value in (('timestamp', e_timestamp),) if not accepts(key, value))))
