@@ -1027,7 +1027,7 @@ def test_emit_source_is_deterministic_and_in_file_order():
     positions = [a.index(f"def {n}(") for n in ["truthy", "jp_contains", "to_text", "to_timestamp"]]
     assert positions == sorted(positions)
     assert a.index("class RejectEvent") < a.index("def jp_contains(")
-    assert a.index("_TS_FAST_RE = ") < a.index("_TS_FAST = ") < a.index("def to_timestamp(")
+    assert a.index("_TS_ISO_RE = ") < a.index("_FROM_ISO = ") < a.index("def to_timestamp(")
     assert emit_source(HELPER_NAMES).count("def to_text(") == 1
 
 

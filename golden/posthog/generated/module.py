@@ -62,23 +62,14 @@ def to_number(v):
     return None
 
 
-_TS_FAST_RE = re.compile(
-    r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
-    r"-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
-    r"|(?:0[13578]|1[02])-31|02-(29))"
-    r"[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-    r"(?:\.[0-9]{3}[0-9]*)?Z?"
-)
-
-
-_TS_FAST = _TS_FAST_RE.fullmatch
-
-
 _TS_ISO_RE = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
-    r"(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?"
-    r"(?:Z|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?)?)?"
 )
+
+
+_FROM_ISO = datetime.datetime.fromisoformat
 
 
 _TS_UNIX_RE = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
@@ -142,29 +133,21 @@ def _unix_to_iso(v):
 
 def _iso_to_iso(text):
     """General ISO 8601 date or date-time with any offset, as UTC; None if invalid."""
-    m = _TS_ISO_RE.fullmatch(text)
-    if m is None:
+    # The pattern decides which texts are accepted; datetime checks the calendar
+    # and applies the offset, in C.
+    if _TS_ISO_RE.fullmatch(text) is None:
         return None
-    ys, mos, ds, hs, mis, ss, frac, sign, ohs, oms = m.groups()
-    hour, minute = int(hs or 0), int(mis or 0)
-    try:  # datetime checks the calendar (years 1 to 9999, leap days, hours, minutes)
-        moment = datetime.datetime(int(ys), int(mos), int(ds), hour, minute)
-    except ValueError:
+    try:
+        moment = _FROM_ISO(text)
+        offset = moment.utcoffset()
+        if offset:  # the fields become UTC; the tzinfo left on them is never written
+            moment -= offset
+    except (ValueError, OverflowError):
         return None
-    if ss is None:
-        ss = "00"
-    elif ss > "59":  # two ASCII digits, so text order is number order
-        return None
-    if sign is not None and (ohs != "00" or (oms is not None and oms != "00")):
-        if ohs > "23" or (oms is not None and oms > "59"):
-            return None
-        offset = datetime.timedelta(hours=int(ohs), minutes=int(oms or 0))
-        try:
-            moment = moment - offset if sign == "+" else moment + offset
-        except OverflowError:  # before year 1 or after 9999 in UTC
-            return None
-    ms = (frac[:3] + "00")[:3] if frac else "000"
-    return f"{moment.isoformat(timespec='minutes')}:{ss}.{ms}Z"
+    written = moment.isoformat()  # 2024-05-01T09:00:05[.120000][+02:00]
+    if moment.microsecond:
+        return written[:23] + "Z"
+    return written[:19] + ".000Z"
 
 
 def _to_timestamp_slow(v):
@@ -177,9 +160,6 @@ def _to_timestamp_slow(v):
     if c is int or c is float:
         return _unix_to_iso(v)
     return None
-
-
-_FROM_ISO = datetime.datetime.fromisoformat
 
 
 def to_timestamp(v):
@@ -205,22 +185,7 @@ def to_timestamp(v):
                 return v
         except ValueError:
             pass  # the general parser below decides
-    m = _TS_FAST(v) if v.__class__ is str else None
-    if m is None:
-        return _to_timestamp_slow(v)
-    # `YYYY-MM-DD[T ]HH:MM:SS[.fff...][Z]`, checked by the pattern but for leap years.
-    if m.lastindex is not None:  # February 29
-        y = int(v[:4])
-        if y % 4 or (y % 100 == 0 and y % 400):
-            return None
-    n = len(v)
-    if n > 20:  # a fraction of three digits or more
-        if v[10] == "T":
-            if n == 24 and v[23] == "Z":
-                return v
-            return v[:23] + "Z"
-        return v[:23].replace(" ", "T") + "Z"
-    return v[:10] + "T" + v[11:19] + ".000Z"
+    return _to_timestamp_slow(v)
 
 
 def omit_keys(v, needles):
