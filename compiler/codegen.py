@@ -250,7 +250,9 @@ class ModuleWriter:
             return self.lazy_fallback(expr.target, expr.args[0], replace_empty)
         target = self.value(expr.target)
         if expr.name in ("replace", "join"):
-            args = "".join(f", {self.value(arg)}" for arg in expr.args)
+            # join's separator defaults to "" (as in Jinja and the interpreter).
+            given = expr.args or ((ir.Const(""),) if expr.name == "join" else ())
+            args = "".join(f", {self.value(arg)}" for arg in given)
             return f"{self.helper('f_' + expr.name)}({target}{args})"
         return f"{self.helper(_FILTER_HELPERS[expr.name])}({target})"
 
@@ -374,28 +376,25 @@ class ModuleWriter:
         return self.short_circuit(expr.left, expr.right, take_right_when_true=False)
 
     def short_circuit(self, left: ir.Expr, right: ir.Expr, take_right_when_true: bool) -> str:
-        if _is_boolean(left) and _is_boolean(right):  # Python's and/or mean the same on bools
-            start = len(self.lines)
-            left_text = self.value(left)
-            with self.captured() as lines:
-                right_text = self.value(right)
-            if not lines:
-                operator = "and" if take_right_when_true else "or"
-                return f"({left_text} {operator} {right_text})"
-            del self.lines[start:]  # fall back to the general form below
-        value = self.atom(left)
-        test = value if _is_boolean(left) else f"{self.helper('truthy')}({value})"
-        test = test if take_right_when_true else f"not {test}"
+        both_boolean = _is_boolean(left) and _is_boolean(right)
+        value = self.value(left) if both_boolean else self.atom(left)
         with self.captured() as lines:
             alternative = self.value(right)
         if not lines:
-            return f"({alternative} if {test} else {value})"
+            if both_boolean:  # Python's and/or mean the same on bools
+                return f"({value} {'and' if take_right_when_true else 'or'} {alternative})"
+            return f"({alternative} if {self.take_right(left, value, take_right_when_true)} else {value})"
         result = self.temp()
         self.emit(f"{result} = {value}")
-        self.emit(f"if {test}:")
+        self.emit(f"if {self.take_right(left, result, take_right_when_true)}:")
         self.lines.extend(lines)
         self.emit(f"{_INDENT}{result} = {alternative}")
         return result
+
+    def take_right(self, left: ir.Expr, name: str, when_true: bool) -> str:
+        """The test that selects the right operand of && (when_true) or ||."""
+        test = name if _is_boolean(left) else f"{self.helper('truthy')}({name})"
+        return test if when_true else f"not {test}"
 
     def value_Not(self, expr: ir.Not) -> str:
         return f"(not {self.condition(expr.target)})"

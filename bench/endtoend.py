@@ -1,0 +1,189 @@
+"""End to end on an NDJSON file: the bare loop, `run_stream`, `python -m compiler run`, memory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from compiler.runner import run_stream
+
+from .corpus import write_ndjson
+from .timing import Result, Row, format_table, measure, ratio, verdict
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def bare_loop_row(module, path: str, events: int) -> Row:
+    """`orjson.loads -> transform -> orjson.dumps` over the file's lines, into /dev/null."""
+    loads, dumps, transform = orjson.loads, orjson.dumps, module.transform
+
+    def run() -> None:
+        with open(path, "rb") as infile, open(os.devnull, "wb") as out:
+            write = out.write
+            for line in infile:
+                for payload in transform(loads(line)):
+                    write(dumps(payload) + b"\n")
+
+    return Row("bare loop (loads/transform/dumps)", run, events)
+
+
+def run_stream_row(module, path: str, events: int) -> Row:
+    """`compiler.runner.run_stream`, one process: what `run --workers 1` does after startup."""
+
+    def run() -> None:
+        with open(path, "rb") as infile, open(os.devnull, "wb") as out:
+            run_stream(module, infile, out, None)
+
+    return Row("runner.run_stream (1 worker)", run, events)
+
+
+def cli_command(mapping: str, path: str, workers: int) -> list[str]:
+    """`python -m compiler run` on a file, output discarded."""
+    return [
+        sys.executable,
+        "-m",
+        "compiler",
+        "run",
+        mapping,
+        "-i",
+        path,
+        "-o",
+        os.devnull,
+        "--workers",
+        str(workers),
+        "-q",
+    ]
+
+
+def cli_row(mapping: str, path: str, events: int, workers: int) -> Row:
+    """The command line in a subprocess: wall time, interpreter startup included."""
+
+    def run() -> None:
+        subprocess.run(cli_command(mapping, path, workers), check=True, cwd=REPO)
+
+    return Row(
+        f"compiler run --workers {workers}", run, events, "subprocess, wall time incl. startup"
+    )
+
+
+def startup_seconds(mapping: str, empty: str) -> float:
+    """Wall time of `compiler run` on an empty file: the fixed cost in the subprocess rows."""
+    start = time.perf_counter()
+    subprocess.run(cli_command(mapping, empty, 1), check=True, cwd=REPO)
+    return time.perf_counter() - start
+
+
+def end_to_end(module, mapping: str, events: Sequence[dict], path: str, repeat: int) -> list[str]:
+    """Time the four ways of running a mapping over the NDJSON file; returns missed targets."""
+    size = write_ndjson(path, events)
+    empty = path + ".empty"
+    Path(empty).write_bytes(b"")
+    try:
+        startup = startup_seconds(mapping, empty)
+    finally:
+        os.unlink(empty)
+    print(
+        f"\n== end to end: {Path(mapping).name} on {len(events):,} events "
+        f"({size / 1e6:,.0f} MB NDJSON at {path}); median of {repeat} =="
+    )
+    rows = [
+        bare_loop_row(module, path, len(events)),
+        run_stream_row(module, path, len(events)),
+        cli_row(mapping, path, len(events), 1),
+        cli_row(mapping, path, len(events), 2),
+    ]
+    bare, stream, one, two = results = measure(rows, repeat)
+    print(format_table(results, bare, "bare loop"))
+    print(f"  (startup of `compiler run` on an empty file: {startup:.2f} s, included above)")
+    checks = [
+        ("run_stream vs bare loop, events/s", ratio(bare, stream), ">= 0.9x"),
+        ("run --workers 1 vs bare loop, events/s", ratio(bare, one), ">= 0.9x"),
+        ("run --workers 2 vs --workers 1, events/s", ratio(one, two), ">= 1.6x"),
+    ]
+    lines = [
+        verdict(label, value, target, value >= float(target[3:-1]))
+        for label, value, target in checks
+    ]
+    two_steady = _steady(two, startup)
+    one_steady = _steady(one, startup)
+    lines.append(
+        f"(without startup: --workers 1 vs bare loop = {ratio(bare, one_steady):.2f}x, "
+        f"--workers 2 vs --workers 1 = {ratio(one_steady, two_steady):.2f}x)"
+    )
+    print("\n".join("  " + line for line in lines))
+    return [f"end to end: {line}" for line in lines if line.endswith("MISSED")]
+
+
+def _steady(result: Result, startup: float) -> Result:
+    """A subprocess result with the fixed startup cost taken out."""
+    return Result(result.name, max(result.seconds - startup, 1e-9), result.events, result.note)
+
+
+@dataclass(frozen=True)
+class Peak:
+    """Peak resident memory of one `compiler run`."""
+
+    events: int
+    workers: int
+    kib: int
+
+
+# Linux keeps a process's peak RSS across exec, so a child forked from this big
+# process would report our own peak. A small intermediate Python forks the
+# measured command instead and reports its RUSAGE_CHILDREN peak (pool workers
+# included: the peak of the largest process).
+_MEASURE_RSS = (
+    "import resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], check=True)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
+def peak_rss(mapping: str, path: str, workers: int, events: int) -> Peak:
+    """Peak resident memory of `compiler run` on a file, in KiB."""
+    command = [sys.executable, "-c", _MEASURE_RSS, *cli_command(mapping, path, workers)]
+    done = subprocess.run(command, check=True, cwd=REPO, capture_output=True, text=True)
+    return Peak(events, workers, int(done.stdout.split()[-1]))
+
+
+def memory(mapping: str, events: Sequence[dict], directory: str, big: int) -> list[str]:
+    """Peak RSS of `compiler run` on 10k events and on `big` events (the corpus repeated)."""
+    small_path = os.path.join(directory, "memory-10k.ndjson")
+    big_path = os.path.join(directory, "memory-big.ndjson")
+    small = min(10_000, len(events))
+    repeat = -(-big // len(events))
+    try:
+        write_ndjson(small_path, events[:small])
+        size = write_ndjson(big_path, events, repeat)
+        big = len(events) * repeat
+        print(
+            f"\n== memory: peak RSS of `compiler run {Path(mapping).name}` "
+            f"({small:,} vs {big:,} events, {size / 1e9:.2f} GB) =="
+        )
+        missed = []
+        for workers in (1, 2):
+            low = peak_rss(mapping, small_path, workers, small)
+            high = peak_rss(mapping, big_path, workers, big)
+            growth = high.kib / low.kib
+            line = verdict(
+                f"--workers {workers}: {low.kib / 1024:.0f} MiB -> {high.kib / 1024:.0f} MiB, "
+                "growth",
+                growth,
+                "<= 1.2x, streaming",
+                growth <= 1.2,
+            )
+            print("  " + line)
+            if line.endswith("MISSED"):
+                missed.append(f"memory: {line}")
+        return missed
+    finally:
+        for path in (small_path, big_path):
+            if os.path.exists(path):
+                os.unlink(path)

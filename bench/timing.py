@@ -1,0 +1,100 @@
+"""Timing and table helpers shared by every benchmark section."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import orjson
+
+
+@dataclass(frozen=True)
+class Result:
+    """One measured row: the median seconds for `events` events."""
+
+    name: str
+    seconds: float
+    events: int
+    note: str = ""
+
+    @property
+    def per_event(self) -> float:
+        """Seconds per event."""
+        return self.seconds / self.events
+
+    @property
+    def rate(self) -> float:
+        """Events per second."""
+        return self.events / self.seconds
+
+
+@dataclass(frozen=True)
+class Row:
+    """Something to time: `run()` processes `events` events once."""
+
+    name: str
+    run: Callable[[], object]
+    events: int
+    note: str = ""
+
+
+def measure(rows: Sequence[Row], repeat: int) -> list[Result]:
+    """Median `time.perf_counter` wall time of each row over `repeat` rounds.
+
+    Rounds interleave the rows (row 1, row 2, ..., row 1, row 2, ...), so a
+    noisy neighbour or a CPU frequency change hits every row alike.
+    """
+    times: dict[str, list[float]] = {row.name: [] for row in rows}
+    for _ in range(repeat):
+        for row in rows:
+            start = time.perf_counter()
+            row.run()
+            times[row.name].append(time.perf_counter() - start)
+    return [
+        Result(row.name, statistics.median(times[row.name]), row.events, row.note) for row in rows
+    ]
+
+
+def transform_row(name: str, transform: Callable, events: Sequence[dict], note: str = "") -> Row:
+    """`transform(event)` over pre-parsed events; the payloads are dropped."""
+
+    def run() -> None:
+        for event in events:
+            transform(event)
+
+    return Row(name, run, len(events), note)
+
+
+def json_floor_row(lines: Sequence[bytes]) -> Row:
+    """The floor of any JSON pipeline: `orjson.loads` + `orjson.dumps` of each raw line."""
+    loads, dumps = orjson.loads, orjson.dumps
+
+    def run() -> None:
+        for line in lines:
+            dumps(loads(line))
+
+    return Row("JSON floor (loads+dumps)", run, len(lines), "bytes lines, no transform")
+
+
+def ratio(result: Result, baseline: Result) -> float:
+    """How many times slower per event `result` is than `baseline`."""
+    return result.per_event / baseline.per_event
+
+
+def format_table(results: Sequence[Result], baseline: Result, baseline_label: str) -> str:
+    """Rows of events/s, µs/event and time relative to the baseline row."""
+    header = f"  {'row':<30} {'events/s':>12} {'µs/event':>10} {'vs ' + baseline_label:>18}  note"
+    lines = [header, "  " + "-" * (len(header) + 8)]
+    for result in results:
+        lines.append(
+            f"  {result.name:<30} {result.rate:>12,.0f} {result.per_event * 1e6:>10.2f}"
+            f" {ratio(result, baseline):>17.2f}x  {result.note}"
+        )
+    return "\n".join(lines)
+
+
+def verdict(label: str, value: float, target: str, ok: bool) -> str:
+    """`label = 1.04x (target <= 1.1x): ok` and the like."""
+    return f"{label} = {value:.2f}x (target {target}): {'ok' if ok else 'MISSED'}"

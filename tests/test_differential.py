@@ -1,0 +1,340 @@
+"""Differential property tests: generated modules agree with the reference interpreter.
+
+For every generated (mapping, event) pair the compiled module's
+`transform(event, reasons)` and `Interpreter(mapping).transform(event, reasons)`
+must return the same payloads (compared with ==, with `repr` and as JSON text,
+so key order, int/float and bool/int differences count), the same reasons,
+or both raise RejectEvent with the same message; neither may raise anything
+else, and neither may mutate the event. The JMESPath subset that the
+compiler lowers into IR must evaluate like `jmespath.search` on the original
+text, except for the documented divergences.
+
+Default run: a few hundred examples per test, the whole file in well under a
+minute on two cores.
+
+Deep run: the `@pytest.mark.deep` variants use thousands of examples (5,000 by
+default, `ACCOIL_DEEP_EXAMPLES=N` to change). They are skipped unless selected
+with the marker or enabled by the environment::
+
+    python -m pytest tests/test_differential.py -m deep
+    ACCOIL_DEEP=1 python -m pytest tests/test_differential.py
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+import warnings
+from pathlib import Path
+
+import jmespath
+import jmespath.exceptions
+import pytest
+from hypothesis import HealthCheck, Phase, find, given, note, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
+
+from compiler import ir, runtime
+from compiler.analysis import analyse
+from compiler.codegen import generate
+from compiler.errors import MappingError
+from compiler.interpreter import Interpreter, Scope, evaluate
+from compiler.loader import load_text
+from compiler.lower import Lowerer, lower
+from compiler.modules import import_source
+from compiler.pipeline import check
+from compiler.schema import validate_schema
+from tests import strategies as S
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = sorted((ROOT / "mappings").glob("*.yaml"))
+
+DEEP_EXAMPLES = int(os.environ.get("ACCOIL_DEEP_EXAMPLES", "5000"))
+_COMMON = {
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+# One bug at a time: shrinking every distinct failure of a generated mapping is slow.
+DEFAULT = settings(max_examples=150, report_multiple_bugs=False, **_COMMON)
+DEEP = settings(max_examples=DEEP_EXAMPLES, report_multiple_bugs=False, **_COMMON)
+
+
+@pytest.fixture(scope="module")
+def deep(request):
+    """Skip unless the deep tests were asked for (`-m deep` or ACCOIL_DEEP=1)."""
+    markexpr = request.config.getoption("markexpr", "") or ""
+    selected = "deep" in markexpr and "not deep" not in markexpr
+    if not selected and os.environ.get("ACCOIL_DEEP") != "1":
+        pytest.skip("deep property run: select with -m deep or set ACCOIL_DEEP=1")
+
+
+# --------------------------------------------------------------------------
+# Compiling (cached by YAML text) and running both implementations
+# --------------------------------------------------------------------------
+
+
+def check_text(text: str, path: str = "generated.yaml") -> ir.Mapping:
+    """compiler.pipeline.check, from text instead of a file."""
+    document = load_text(text, path)
+    problems = validate_schema(document)
+    if problems:
+        raise MappingError(problems)
+    mapping, problems = lower(document)
+    if not any(p.severity == "error" for p in problems):
+        problems += analyse(document, mapping)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise MappingError(errors)
+    return mapping
+
+
+class Compiled:
+    """A mapping compiled both ways: the generated module and the interpreter."""
+
+    def __init__(self, mapping: ir.Mapping, text: str):
+        self.text = text
+        self.mapping = mapping
+        self.source = generate(mapping)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self.module = import_source(self.source, mapping.name)
+        #: Warnings raised while compiling the generated source (e.g. SyntaxWarning).
+        self.warnings = [f"{w.category.__name__}: {w.message}" for w in caught]
+        self.interpreter = Interpreter(mapping)
+
+
+@functools.lru_cache(maxsize=256)
+def compiled_text(text: str) -> Compiled:
+    try:
+        mapping = check_text(text)
+    except MappingError as exc:  # a strategy bug, or a compiler that rejects a valid mapping
+        problems = "\n".join(d.format() for d in exc.diagnostics)
+        raise AssertionError(f"generated mapping rejected:\n{problems}\n--- YAML ---\n{text}")
+    return Compiled(mapping, text)
+
+
+@functools.cache
+def compiled_file(path: Path) -> Compiled:
+    return Compiled(check(path).mapping, path.read_text(encoding="utf-8"))
+
+
+def _strict(value) -> str:
+    """Text that differs whenever values differ in type, key order or content."""
+    try:
+        dumped = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        dumped = f"<not JSON: {exc}>"
+    return f"{dumped}\n{value!r}"
+
+
+def _run(transform, reject_class, event, with_reasons: bool = True):
+    """('ok', payloads, reasons) | ('reject', message, None) | ('crash', text, None)."""
+    reasons = [] if with_reasons else None
+    try:
+        payloads = transform(event, reasons)
+    except reject_class as exc:
+        return ("reject", str(exc), None)
+    except Exception as exc:  # noqa: BLE001 - any other exception is a finding
+        return ("crash", f"{type(exc).__name__}: {exc}", None)
+    return ("ok", payloads, reasons)
+
+
+def assert_agree(compiled: Compiled, event) -> None:
+    """The compiled module and the interpreter do the same thing with `event`."""
+    original = _strict(event)
+    event_c, event_i, event_n = (copy.deepcopy(event) for _ in range(3))
+    got_c = _run(compiled.module.transform, compiled.module.RejectEvent, event_c)
+    got_i = _run(compiled.interpreter.transform, runtime.RejectEvent, event_i)
+    got_n = _run(compiled.module.transform, compiled.module.RejectEvent, event_n, False)
+
+    def context() -> str:
+        return (
+            f"\n--- mapping ---\n{compiled.text}\n--- event ---\n{original}"
+            f"\n--- compiled ---\n{got_c!r}\n--- interpreted ---\n{got_i!r}"
+        )
+
+    assert got_c[0] != "crash", "compiled module crashed" + context()
+    assert got_i[0] != "crash", "interpreter crashed" + context()
+    assert got_c[0] == got_i[0], "one rejects, the other does not" + context()
+    if got_c[0] == "reject":
+        assert got_c[1] == got_i[1], "different reject messages" + context()
+        assert got_n[:2] == got_c[:2], "reasons=None changes the outcome" + context()
+    else:
+        assert got_c[1] == got_i[1], "different payloads" + context()
+        assert _strict(got_c[1]) == _strict(got_i[1]), "payloads differ in type or key order" + (
+            context()
+        )
+        assert got_c[2] == got_i[2], "different reasons" + context()
+        assert _strict(got_c[2]) == _strict(got_i[2]), "reasons differ in type" + context()
+        assert got_n[0] == "ok" and _strict(got_n[1]) == _strict(got_c[1]), (
+            "reasons=None changes the payloads" + context()
+        )
+    for name, after in (("compiled", event_c), ("interpreter", event_i), ("compiled", event_n)):
+        assert _strict(after) == original, f"the {name} transform mutated the event" + context()
+
+
+# --------------------------------------------------------------------------
+# Generated mappings x generated events
+# --------------------------------------------------------------------------
+
+
+def _differential(case) -> None:
+    text, events = case
+    compiled = compiled_text(text)
+    note(f"mapping:\n{text}")
+    for event in events:
+        assert_agree(compiled, event)
+
+
+@DEFAULT
+@given(S.mapping_and_events())
+def test_compiled_agrees_with_interpreter(case):
+    _differential(case)
+
+
+@pytest.mark.deep
+@DEEP
+@given(S.mapping_and_events(max_events=6))
+def test_compiled_agrees_with_interpreter_deep(deep, case):
+    _differential(case)
+
+
+@settings(max_examples=50, report_multiple_bugs=False, **_COMMON)
+@given(S.mappings())
+def test_generated_modules_compile_without_warnings(case):
+    """Generated source compiles cleanly (no SyntaxWarning such as `'' is None`)."""
+    compiled = compiled_text(case[0])
+    assert not compiled.warnings, f"{compiled.warnings}\n--- mapping ---\n{case[0]}"
+
+
+# --------------------------------------------------------------------------
+# Shipped mappings x source-shaped events
+# --------------------------------------------------------------------------
+
+
+def _shipped_ids():
+    return [path.stem for path in SHIPPED]
+
+
+def _shipped(path: Path, event) -> None:
+    assert_agree(compiled_file(path), event)
+
+
+def _source_of(path: Path) -> str:
+    return compiled_file(path).mapping.source
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=_shipped_ids())
+def test_shipped_mapping_agrees_with_interpreter(path):
+    source = _source_of(path)
+
+    @DEFAULT
+    @given(S.any_event(source))
+    def run(event):
+        _shipped(path, event)
+
+    run()
+
+
+@pytest.mark.deep
+@pytest.mark.parametrize("path", SHIPPED, ids=_shipped_ids())
+def test_shipped_mapping_agrees_with_interpreter_deep(deep, path):
+    source = _source_of(path)
+
+    @DEEP
+    @given(S.any_event(source))
+    def run(event):
+        _shipped(path, event)
+
+    run()
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=_shipped_ids())
+def test_strategies_reach_the_shipped_rules(path):
+    """Sanity check of the event strategies: every shipped rule emits on some generated event."""
+    compiled = compiled_file(path)
+    search = settings(max_examples=3000, phases=[Phase.generate], **_COMMON)
+
+    def emits(rule_name: str, event) -> bool:
+        try:
+            traces = compiled.interpreter.trace(event)
+        except runtime.RejectEvent:
+            return False
+        return any(t.rule == rule_name and t.payload is not None for t in traces)
+
+    for rule in compiled.mapping.rules:
+        try:
+            find(S.well_formed_events(compiled.mapping.source), functools.partial(emits, rule.name),
+                 settings=search)
+        except NoSuchExample:
+            pytest.fail(f"{path.stem}: no generated event makes rule {rule.name!r} emit")
+
+
+# --------------------------------------------------------------------------
+# The compiled JMESPath subset against jmespath.search
+# --------------------------------------------------------------------------
+
+_SCRATCH = load_text("version: 1\nname: jp\nsource: custom\nrules: []\n", "jp.yaml")
+_DUMMY = ir.Mapping("jp", "custom", "jp.yaml", "", (), ())
+
+
+def lower_path(text: str) -> ir.Expr:
+    lowerer = Lowerer(_SCRATCH)
+    expr = lowerer.jmespath(text, ("define", "v"))
+    assert not lowerer.diagnostics, [d.format() for d in lowerer.diagnostics]
+    return expr
+
+
+def _jmespath_agrees(text: str, data) -> None:
+    expr = lower_path(text)
+    note(f"IR: {expr!r}")
+    try:
+        expected = ("ok", jmespath.search(text, copy.deepcopy(data)))
+    except TypeError as exc:
+        # Documented divergences: jmespath raises TypeError for an ordering
+        # comparison of a number with a string, and for contains() of a
+        # non-string in a string; the compiled subset gives null / false.
+        expected = ("typeerror", str(exc))
+    except jmespath.exceptions.JMESPathError as exc:
+        expected = ("error", str(exc))
+    try:
+        got = ("ok", evaluate(expr, Scope(_DUMMY, copy.deepcopy(data))))
+    except runtime.RejectEvent as exc:
+        got = ("error", str(exc))
+    if expected[0] == "typeerror":
+        return
+    if expected[0] == "error":
+        assert got[0] == "error", f"jmespath raised {expected[1]!r}, the IR gave {got!r}"
+        return
+    assert got[0] == "ok", f"the IR rejected ({got[1]!r}); jmespath gave {expected[1]!r}"
+    assert _strict(got[1]) == _strict(expected[1]), (
+        f"{text!r} over {data!r}: IR {got[1]!r}, jmespath {expected[1]!r}"
+    )
+
+
+_SUBSET = st.tuples(S.jp_expr("custom", 3, fallback=False), S.JP_DATA)
+_ANY_JP = st.tuples(S.jp_expr("custom", 3, fallback=True), S.JP_DATA)
+
+
+@DEFAULT
+@given(_SUBSET)
+def test_jmespath_subset_matches_jmespath(case):
+    text, data = case
+    assert not isinstance(lower_path(text), ir.Jmes), f"{text!r} should be in the compiled subset"
+    _jmespath_agrees(text, data)
+
+
+@DEFAULT
+@given(_ANY_JP)
+def test_jmespath_with_fallback_matches_jmespath(case):
+    _jmespath_agrees(*case)
+
+
+@pytest.mark.deep
+@DEEP
+@given(_SUBSET)
+def test_jmespath_subset_matches_jmespath_deep(deep, case):
+    _jmespath_agrees(*case)
