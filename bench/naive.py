@@ -34,19 +34,8 @@ REQUIRED = {
     "page": ("timestamp",),
     "screen": ("timestamp",),
 }
-#: Accoil keys that take one JSON type; IDs, names and timestamps must not be empty.
-KEY_TYPES = {
-    "userId": str,
-    "groupId": str,
-    "anonymousId": str,
-    "event": str,
-    "name": str,
-    "timestamp": str,
-    "traits": dict,
-    "properties": dict,
-    "context": dict,
-    "groupTraits": list,
-}
+from compiler.ir import KEY_TYPES
+
 OPERATORS = ("path", "coalesce", "merge", "groups", "value", "literal", "object")
 MODIFIERS = ("omit_keys", "as", "default")
 SINGLE_EXPRESSION = re.compile(r"\{\{(.*)\}\}", re.DOTALL)

@@ -31,15 +31,8 @@ import yaml
 from hypothesis import strategies as st
 
 SOURCES = ("amplitude", "segment", "posthog", "custom")
-CALL_TYPES = ("identify", "group", "track", "page", "screen")
-REQUIRED_KEYS = {
-    "identify": ("userId", "timestamp"),
-    "group": ("groupId", "timestamp"),
-    "track": ("event", "userId", "timestamp"),
-    "page": ("timestamp",),
-    "screen": ("timestamp",),
-}
-CONVERSIONS = ("string", "number", "integer", "boolean", "timestamp")
+from compiler.ir import CALL_TYPES, CONVERSIONS, REQUIRED_KEYS
+
 OPERATORS = ("path", "coalesce", "merge", "groups", "value", "literal", "object")
 MODIFIERS = ("as", "default", "omit_keys")
 
