@@ -93,20 +93,3 @@ def _cycles(graph: dict[str, set[str]]) -> list[tuple[str, list[str]]]:
                     seen.add(dep)
                     stack.append((dep, [*trail, dep]))
     return found
-
-
-def define_order(mapping: ir.Mapping) -> list[str]:
-    """Define names in an order where each comes after the defines it uses."""
-    graph = {define.name: ir.defines_used(define.value) for define in mapping.defines}
-    order: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in order:
-            return
-        for dep in sorted(graph[name]):
-            visit(dep)
-        order.append(name)
-
-    for name in graph:
-        visit(name)
-    return order
