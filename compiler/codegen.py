@@ -206,6 +206,11 @@ class ModuleWriter:
         self.scopes[-1][expr] = name
         return name
 
+    def operand(self, expr: ir.Expr) -> str:
+        """One operand of several: one that may reject the event becomes a statement, so
+        operands are evaluated (and fail) in order, as in the interpreter."""
+        return self.atom(expr) if self.may_raise(expr) else self.value(expr)
+
     def value_Const(self, expr: ir.Const) -> str:
         return repr(expr.value)
 
@@ -313,7 +318,7 @@ class ModuleWriter:
     def build_object(self, result: str, items: tuple) -> None:
         """`result = {...}` with the leading keys that are always present, then the others."""
         leading = list(itertools.takewhile(lambda kv: self.never_missing(kv[1]), items))
-        values = [self.value(value) for _, value in leading]
+        values = [self.operand(value) for _, value in leading]
         literal = ", ".join(f"{key!r}: {value}" for (key, _), value in zip(leading, values))
         self.emit(f"{result} = {{{literal}}}")
         self.assign_keys(result, items[len(leading):])
@@ -328,13 +333,13 @@ class ModuleWriter:
                 self.emit(f"{_INDENT}{result}[{key!r}] = {name}")
 
     def value_ListLit(self, expr: ir.ListLit) -> str:
-        values = [self.value(item) for item in expr.items]
+        values = [self.operand(item) for item in expr.items]
         if all(self.never_missing(item) for item in expr.items):
             return f"[{', '.join(values)}]"
         return f"[item for item in ({''.join(v + ', ' for v in values)}) if item is not None]"
 
     def value_Groups(self, expr: ir.Groups) -> str:
-        ids, traits = self.value(expr.ids), self.value(expr.traits)
+        ids, traits = self.operand(expr.ids), self.operand(expr.traits)
         options = (expr.by_type, expr.descending, expr.numeric, expr.take, expr.type_trait)
         arguments = ", ".join(repr(option) for option in options)
         return f"{self.helper('select_groups')}({ids}, {traits}, {arguments})"
@@ -350,11 +355,11 @@ class ModuleWriter:
             compare = ir.COMPARISONS[expr.op]
             return repr(compare(expr.left.value, expr.right.value))
         if expr.op in _ORDERINGS:
-            left, right = self.value(expr.left), self.value(expr.right)
+            left, right = self.operand(expr.left), self.operand(expr.right)
             return f"{self.helper(_ORDERINGS[expr.op])}({left}, {right})"
         equal = self.equality(expr.left, expr.right) or self.equality(expr.right, expr.left)
         if equal is None:
-            left, right = self.value(expr.left), self.value(expr.right)
+            left, right = self.operand(expr.left), self.operand(expr.right)
             equal = f"{self.helper('jp_eq')}({left}, {right})"
         return equal if expr.op == "eq" else f"(not {equal})"
 
@@ -418,7 +423,7 @@ class ModuleWriter:
                 f"({subject}.{method}({second.value!r}) if {subject}.__class__ is str "
                 f"else {helper}({subject}, {second.value!r}))"
             )
-        return f"{helper}({self.value(first)}, {self.value(second)})"
+        return f"{helper}({self.operand(first)}, {self.operand(second)})"
 
     def value_Jmes(self, expr: ir.Jmes) -> str:
         self.uses_jmespath = True
@@ -519,7 +524,8 @@ class ModuleWriter:
         required = [f for f in rule.fields if f.key in rule.required]
         names = {f.key: self.atom(f.value, name=f"x_{f.key}") for f in required}
         checks = [
-            f"{names[f.key]} is None" if self.text_or_missing(f.value) and f.key in ir.KEY_TYPES
+            f"{names[f.key]} is None"
+            if self.text_or_missing(f.value) and ir.KEY_TYPES.get(f.key) is str
             else _rejects(f.key, names[f.key], required=True)
             for f in required
             if not self.always_accepted(f.key, f.value, required=True)
@@ -564,7 +570,7 @@ class ModuleWriter:
         leading = list(itertools.takewhile(
             lambda kv: kv[0] in names or self.always_accepted(kv[0], kv[1], False), items
         ))
-        values = [self.value(value) for _, value in leading]
+        values = [self.operand(value) for _, value in leading]
         literal = "".join(f", {key!r}: {value}" for (key, _), value in zip(leading, values))
         self.emit(f"body = {{'type': {rule.call_type!r}{literal}}}")
         for key, value in items[len(leading):]:

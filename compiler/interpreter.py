@@ -135,13 +135,10 @@ def evaluate(expr: ir.Expr, scope: Scope) -> Any:
 
 
 def _render(parts: tuple, scope: Scope) -> str | None:
-    texts = []
-    for part in parts:
-        text = part if isinstance(part, str) else runtime.to_text(evaluate(part, scope))
-        if text is None:
-            return None
-        texts.append(text)
-    return "".join(texts)
+    # Every part is evaluated, in order (one may reject the event); then any missing one
+    # makes the whole text missing.
+    texts = [part if isinstance(part, str) else runtime.to_text(evaluate(part, scope)) for part in parts]
+    return None if None in texts else "".join(texts)
 
 
 def _filter(name: str, value: Any, args: tuple, scope: Scope) -> Any:
