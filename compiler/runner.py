@@ -164,16 +164,11 @@ def process_lines(
     return stats
 
 
-def numbered_lines(stream: BinaryIO, start: int = 1) -> Iterator[tuple[int, bytes]]:
-    """(line number, bytes) for each line of a binary stream."""
-    return enumerate(stream, start)
-
-
 def run_stream(module, infile: BinaryIO, outfile: BinaryIO, rejects: BinaryIO | None) -> RunStats:
     """Run a generated module over a whole NDJSON stream in this process."""
     write_reject = rejects.write if rejects is not None else None
     return process_lines(
-        module.transform, module.RejectEvent, numbered_lines(infile), outfile.write, write_reject
+        module.transform, module.RejectEvent, enumerate(infile, 1), outfile.write, write_reject
     )
 
 
