@@ -1,8 +1,11 @@
 """Code generation: the IR becomes one self-contained Python module.
 
-The module exposes `transform(event, reasons=None) -> list[dict]`. Values
-shared by several rules are computed once, at the top of `transform`; each
-rule is one `if` block that builds its call body in a dict literal. Every
+The module exposes `transform(event, reasons=None) -> list[dict]`. Each
+rule is one `if` block that builds its call body in a dict literal. When
+every rule excludes every other (see `exclusive`), a rule returns its call
+at once; otherwise the calls are collected in order, values that several
+rules use are computed once per event, and rules that exclude each other
+form if/elif chains. Every
 value from the mapping enters the source through `repr()` of a plain
 constant; every name in the source is generated here from a counter or a
 validated identifier. Helpers come from `runtime.py`, copied in as source.
@@ -16,6 +19,7 @@ from collections import Counter
 from contextlib import contextmanager
 
 from . import __version__, ir, runtime
+from .exclusive import excludes, one_rule_per_event, rule_test
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
 _INDENT = "    "
@@ -99,6 +103,8 @@ class ModuleWriter:
         self.temps = itertools.count(1)
         self.uses_jmespath = False
         self.lazy: dict[ir.Expr, str] = {}  # shared values computed on first use
+        # Each rule returns its call at once when no other rule can fire as well.
+        self.one_rule_per_event = one_rule_per_event(mapping)
 
     # lines and scopes -----------------------------------------------------
 
@@ -291,19 +297,31 @@ class ModuleWriter:
         self.emit(f"{_INDENT}{result} = {alternative}")
         return result
 
-    def value_Merge(self, expr: ir.Merge) -> str:
+    def value_Merge(self, expr: ir.Merge, needles: tuple[str, ...] = ()) -> str:
+        """The merged object; with `needles`, without the keys `omit_keys` would drop."""
         result = self.temp()
         first, *rest = expr.items
         if isinstance(first, ir.ObjectLit):
-            self.build_object(result, first.items)
+            self.build_object(result, [kv for kv in first.items if not _omitted(kv[0], needles)])
         else:
             self.emit(f"{result} = {{}}")
             rest.insert(0, first)
+        spread = None  # the object laid over the result just before
         for item in rest:
             if isinstance(item, ir.ObjectLit):
-                self.assign_keys(result, item.items)
+                # `k: X.k` right after X itself sets what X has just set: skipped.
+                self.assign_keys(result, [
+                    (key, value) for key, value in item.items
+                    if not _omitted(key, needles)
+                    and (spread is None or value != ir.GetKey(spread, key))
+                ])
+                spread = None
+            elif needles:
+                self.emit(f"{self.helper('omit_into')}({result}, {self.atom(item)}, {needles!r}, True)")
+                spread = item
             else:
                 self.emit(f"{self.helper('merge_into')}({result}, {self.atom(item)})")
+                spread = item
         return result
 
     def value_ObjectLit(self, expr: ir.ObjectLit) -> str:
@@ -340,6 +358,8 @@ class ModuleWriter:
 
     def value_Groups(self, expr: ir.Groups) -> str:
         ids, traits = self.operand(expr.ids), self.operand(expr.traits)
+        if expr.take == 1 and not (expr.by_type or expr.descending or expr.numeric):
+            return f"{self.helper('first_group')}({ids}, {traits}, {expr.type_trait!r})"
         options = (expr.by_type, expr.descending, expr.numeric, expr.take, expr.type_trait)
         arguments = ", ".join(repr(option) for option in options)
         return f"{self.helper('select_groups')}({ids}, {traits}, {arguments})"
@@ -348,7 +368,21 @@ class ModuleWriter:
         return f"{self.helper(_CONVERTERS[expr.to])}({self.value(expr.target)})"
 
     def value_OmitKeys(self, expr: ir.OmitKeys) -> str:
+        if self.omits_in_passing(expr):  # one pass, not a merge and then a filtered copy
+            return self.value_Merge(expr.target, expr.needles)
         return f"{self.helper('omit_keys')}({self.value(expr.target)}, {expr.needles!r})"
+
+    def omits_in_passing(self, expr: ir.OmitKeys) -> bool:
+        """True when the merge under `omit_keys` can leave keys out as it builds the
+        object: no literal value it leaves out (and so never evaluates) could reject
+        the event."""
+        if not isinstance(expr.target, ir.Merge):
+            return False
+        return not any(
+            self.may_raise(value)
+            for item in expr.target.items if isinstance(item, ir.ObjectLit)
+            for key, value in item.items if _omitted(key, expr.needles)
+        )
 
     def value_Compare(self, expr: ir.Compare) -> str:
         if isinstance(expr.left, ir.Const) and isinstance(expr.right, ir.Const):  # decided now
@@ -433,16 +467,28 @@ class ModuleWriter:
     # rules ----------------------------------------------------------------
 
     def shared_values(self) -> None:
-        """Compute, once at the top, every value that two or more rules use."""
-        uses: Counter = Counter()
+        """Compute, once per event, every value that an event may need twice."""
         order: dict[ir.Expr, int] = {}
-        for rule in self.mapping.rules:
-            nodes = set()
-            for root in self.rule_roots(rule):
+
+        def nodes_under(roots) -> set[ir.Expr]:
+            found = set()
+            for root in roots:
                 for node in self.postorder(root):
-                    nodes.add(node)
+                    found.add(node)
                     order.setdefault(node, len(order))
-            uses.update(nodes)
+            return found
+
+        uses: Counter = Counter()
+        if self.one_rule_per_event:
+            # The conditions up to the matching rule run, then that rule's body only.
+            in_bodies: set[ir.Expr] = set()
+            for rule in self.mapping.rules:
+                uses.update(nodes_under([] if rule.condition is None else [rule.condition]))
+                in_bodies |= nodes_under(field.value for field in rule.fields)
+            uses.update(node for node in in_bodies if node in uses)
+        else:
+            for rule in self.mapping.rules:
+                uses.update(nodes_under(self.rule_roots(rule)))
         shared = [
             node for node, count in uses.items()
             if count > 1 and not isinstance(node, (ir.Const, ir.Event)) and not self.may_raise(node)
@@ -504,21 +550,17 @@ class ModuleWriter:
         return True
 
     def rules(self) -> None:
-        """All rules in order; consecutive rules that test one value against different
-        constants are an if/elif chain, so an event stops at the rule it matches."""
-        subject, seen = None, set()
-        previous_was_if = False
+        """All rules in order. A rule that excludes every rule of the if/elif chain
+        above it joins the chain, so an event stops at the rule it matches."""
+        chain: list = []
         for rule in self.mapping.rules:
-            tested = _equality_tests(rule.condition)
-            exclusive = (
-                previous_was_if and tested is not None
-                and tested[0] == subject and not (tested[1] & seen)
-            )
-            if not exclusive:
-                subject, seen = (tested[0], set()) if tested else (None, set())
-            if tested:
-                seen |= tested[1]
-            previous_was_if = self.rule(rule, exclusive) and tested is not None
+            test = rule_test(rule.condition, self.defines)
+            if not all(excludes(test, other) for other in chain):
+                chain = []
+            # With one rule per event, each rule returns: plain ifs read better.
+            in_chain = bool(chain) and not self.one_rule_per_event
+            has_condition = self.rule(rule, in_chain)
+            chain = [*chain, test] if has_condition and test is not None else []
 
     def rule_body(self, rule: ir.Rule) -> None:
         required = [f for f in rule.fields if f.key in rule.required]
@@ -540,6 +582,11 @@ class ModuleWriter:
                 f"{_INDENT}reasons.append(({rule.name!r}, tuple(key for key, value in ({pairs},) "
                 f"if not {self.helper('accepts')}(key, value))))"
             )
+            if self.one_rule_per_event:
+                self.emit("return []")
+        if self.one_rule_per_event:
+            self.emit_payload(rule, names)
+            return
         with self.block("else:"):
             self.emit_payload(rule, names)
 
@@ -559,6 +606,8 @@ class ModuleWriter:
         if expected is None:
             return not required and self.never_missing(expr)
         if expected is dict:
+            if isinstance(expr, ir.OmitKeys):  # an object stays one when keys are dropped
+                expr = expr.target
             return isinstance(expr, ir.Merge) or (
                 isinstance(expr, ir.ObjectLit) and self.never_missing(expr)
             )
@@ -577,18 +626,38 @@ class ModuleWriter:
             if key in names or self.always_accepted(key, value, False):
                 self.emit(f"body[{key!r}] = {self.value(value)}")
                 continue
-            name = self.atom(value)
-            self.emit(f"if {_accepts(key, name)}:")
+            literal = self.fresh_object(key, value)
+            if literal is not None:
+                # An object literal is missing exactly when it comes out empty.
+                name = f"v_{value.name}" if isinstance(value, ir.DefineRef) else self.temp()
+                self.build_object(name, literal.items)
+                self.emit(f"if {name}:")
+            else:
+                name = self.atom(value)
+                self.emit(f"if {_accepts(key, name)}:")
             self.emit(f"{_INDENT}body[{key!r}] = {name}")
-        self.emit("out.append(body)")
+        self.emit("return [body]" if self.one_rule_per_event else "out.append(body)")
+
+    def fresh_object(self, key: str, value: ir.Expr) -> ir.ObjectLit | None:
+        """The object literal `value` stands for, when it is built here (not computed
+        before, not shared) under a key that takes any object."""
+        if ir.KEY_TYPES.get(key, dict) is not dict or self.lookup(value) or value in self.lazy:
+            return None
+        if isinstance(value, ir.DefineRef):
+            value = self.defines[value.name].value
+        return value if isinstance(value, ir.ObjectLit) else None
 
     def transform(self) -> list[str]:
         self.emit("if event.__class__ is not dict:")
         self.emit(f"{_INDENT}raise RejectEvent('the event is not a JSON object (got ' + _jp_type(event) + ')')")
-        self.emit("out = []")
+        if not self.one_rule_per_event:
+            self.emit("out = []")
         self.shared_values()
         self.rules()
-        self.emit("return out")
+        if not self.one_rule_per_event:
+            self.emit("return out")
+        elif self.mapping.rules[-1].condition is not None:  # else its body has returned
+            self.emit("return []")
         return self.lines
 
     # module ---------------------------------------------------------------
@@ -651,16 +720,9 @@ def _accepts(key: str, name: str) -> str:
     return f"{name}.__class__ is {expected.__name__}{empty}"
 
 
-def _equality_tests(condition: ir.Expr | None) -> tuple[ir.Expr, frozenset] | None:
-    """(value, constants) when a condition is `value == 'a'`, or several joined by ||."""
-    match condition:
-        case ir.Compare("eq", subject, ir.Const(value)) if isinstance(value, str):
-            return subject, frozenset({value})
-        case ir.Or(left, right):
-            first, second = _equality_tests(left), _equality_tests(right)
-            if first and second and first[0] == second[0]:
-                return first[0], first[1] | second[1]
-    return None
+def _omitted(key: str, needles: tuple[str, ...]) -> bool:
+    """True when `omit_keys` with these needles drops the key."""
+    return bool(needles) and not runtime.omit_keys({key: True}, needles)
 
 
 def _is_string_list(expr: ir.Expr) -> bool:

@@ -475,25 +475,24 @@ def _to_timestamp_slow(v):
 @helper(needs=("_FROM_ISO", "_to_timestamp_slow"))
 def to_timestamp(v):
     """`as: timestamp`: ISO 8601 or Unix time as `YYYY-MM-DDTHH:MM:SS.sssZ`, or None."""
-    # First the two shapes sources send most, checked in C: the separators pin
-    # the shape, fromisoformat checks the digits and the calendar.
+    # First the shapes sources send most: single-character tests pin the shape,
+    # then fromisoformat checks the digits and the calendar in C. A result
+    # without tzinfo proves that no offset hides in the fraction.
     if (
-        v.__class__ is str
-        and v[19:20] == "."
-        and v[16:17] == ":"
-        and v[13:14] == ":"
-        and v[7:8] == "-"
-        and v[4:5] == "-"
-        and v.isascii()
+        v.__class__ is str and len(v) >= 20 and v.isascii()
+        and v[4] == "-" and v[7] == "-" and v[13] == ":" and v[16] == ":"
     ):
         n = len(v)
         try:
-            if n == 26 and v[10] == " " and v[20:].isdigit():  # Amplitude
-                _FROM_ISO(v)
-                return v[:10] + "T" + v[11:23] + "Z"
-            if n == 24 and v[10] == "T" and v[23] == "Z" and v[20:23].isdigit():
-                _FROM_ISO(v[:23])
-                return v
+            if n == 26 and v[10] == " " and v[19] == ".":  # 2024-05-01 12:00:00.123000
+                if _FROM_ISO(v).tzinfo is None:
+                    return v[:23].replace(" ", "T") + "Z"
+            elif v[10] == "T" and v[-1] == "Z":
+                if n == 24 and v[19] == ".":  # 2024-05-01T12:00:00.123Z, Accoil's own
+                    if _FROM_ISO(v[:23]).tzinfo is None:
+                        return v
+                elif n == 20 and _FROM_ISO(v[:19]).tzinfo is None:
+                    return v[:19] + ".000Z"  # from 2024-05-01T12:00:00Z
         except ValueError:
             pass  # the general parser below decides
     return _to_timestamp_slow(v)
@@ -629,7 +628,7 @@ def f_default(v, fallback, boolean=False):
 # --------------------------------------------------------------------------
 
 
-@helper()
+@helper(needs=("omit_into",))
 def omit_keys(v, needles):
     """An object without the keys whose lower-case form contains a needle.
 
@@ -639,7 +638,21 @@ def omit_keys(v, needles):
     if v.__class__ is not dict:
         return v
     out = {}
-    for k, x in v.items():
+    omit_into(out, v, needles, False)
+    return out
+
+
+@helper()
+def omit_into(out, part, needles, skip_nulls):
+    """Copy the object `part` into `out`, but for the keys `omit_keys` drops.
+
+    With `skip_nulls`, null values are left out too, as `merge_into` does.
+    """
+    if part.__class__ is not dict:
+        return
+    for k, x in part.items():
+        if x is None and skip_nulls:
+            continue
         if k.__class__ is str:
             low = k.lower()
             for needle in needles:
@@ -649,7 +662,6 @@ def omit_keys(v, needles):
                 out[k] = x
         else:
             out[k] = x
-    return out
 
 
 #: Types of the keys Accoil defines. A value of another type (or an empty
@@ -716,7 +728,68 @@ def _numeric_id_key(text):
     return (0, 1, (adjusted, digits), text)
 
 
-@helper(needs=("_sorted_candidates",))
+@helper()
+def _group_id_text(gid):
+    """A group id that is not a str: an int as its digits, anything else None."""
+    if gid.__class__ is not int:
+        return None
+    try:
+        return str(gid)
+    except ValueError:  # more digits than int -> str allows
+        return None
+
+
+@helper()
+def _group_entry(traits, gid, gtype, type_trait):
+    """{"groupId": gid, "traits": a copy of the group's traits (+ its type)}."""
+    by_id = traits.get(gtype)
+    found = by_id.get(gid) if by_id.__class__ is dict else None
+    group_traits = dict(found) if found.__class__ is dict else {}
+    if type_trait is not None:
+        group_traits[type_trait] = gtype
+    return {"groupId": gid, "traits": group_traits}
+
+
+@helper(needs=("_group_id_text",))
+def first_group(ids, traits, type_trait):
+    """`select_groups` for the usual primary group (ascending ids, take 1).
+
+    The smallest (group id, group type) pair wins, as in a full sort, but
+    without building and sorting the candidates.
+    """
+    if ids.__class__ is not dict or traits.__class__ is not dict:
+        return None
+    # The candidate loop of select_groups, kept inline: it runs for most events
+    # of a groups-heavy source, and a shared helper measured about 0.5 µs more.
+    best = None  # (group id, group type)
+    for gtype, value in ids.items():
+        c = value.__class__
+        if c is str or c is int:
+            value = (value,)
+        elif c is not list:
+            continue
+        if gtype.__class__ is not str:
+            continue
+        for gid in value:
+            if gid.__class__ is not str:
+                gid = _group_id_text(gid)
+                if gid is None:
+                    continue
+            if best is None or (gid, gtype) < best:
+                best = (gid, gtype)
+    if best is None:
+        return None
+    gid, gtype = best
+    # _group_entry, written out: this runs for most events of a groups-heavy source.
+    by_id = traits.get(gtype)
+    found = by_id.get(gid) if by_id.__class__ is dict else None
+    group_traits = dict(found) if found.__class__ is dict else {}
+    if type_trait is not None:
+        group_traits[type_trait] = gtype
+    return [{"groupId": gid, "traits": group_traits}]
+
+
+@helper(needs=("_group_id_text", "_group_entry", "_sorted_candidates", "first_group"))
 def select_groups(ids, traits, by_type, descending, numeric, take, type_trait):
     """The `groups` value: [{"groupId": id, "traits": {...}}, ...] sorted, or None.
 
@@ -724,47 +797,34 @@ def select_groups(ids, traits, by_type, descending, numeric, take, type_trait):
     both must be objects.  Traits are copied, never mutated; a (type, id) pair
     listed twice is one candidate.
     """
+    if take == 1 and not (by_type or descending or numeric):
+        return first_group(ids, traits, type_trait)
     if ids.__class__ is not dict or traits.__class__ is not dict:
         return None
     candidates = []  # (group id, group type)
     for gtype, value in ids.items():
         c = value.__class__
-        if gtype.__class__ is not str:
-            continue
         if c is str or c is int:
             value = (value,)
         elif c is not list:
             continue
+        if gtype.__class__ is not str:
+            continue
         for gid in value:
-            c = gid.__class__
-            if c is not str:
-                if c is not int:
-                    continue
-                try:
-                    gid = str(gid)
-                except ValueError:  # more digits than int -> str allows
+            if gid.__class__ is not str:
+                gid = _group_id_text(gid)
+                if gid is None:
                     continue
             candidates.append((gid, gtype))
     if not candidates:
         return None
     if len(candidates) > 1:
-        if take == 1 and not (by_type or descending or numeric):
-            candidates = [min(candidates)]  # the usual primary group: no sort needed
-        else:
-            candidates = _sorted_candidates(candidates, by_type, descending, numeric)
+        candidates = _sorted_candidates(candidates, by_type, descending, numeric)
     if take is not None:
         candidates = candidates[:take]
         if not candidates:
             return None
-    selected = []
-    for gid, gtype in candidates:
-        by_id = traits.get(gtype)
-        found = by_id.get(gid) if by_id.__class__ is dict else None
-        group_traits = dict(found) if found.__class__ is dict else {}
-        if type_trait is not None:
-            group_traits[type_trait] = gtype
-        selected.append({"groupId": gid, "traits": group_traits})
-    return selected
+    return [_group_entry(traits, gid, gtype, type_trait) for gid, gtype in candidates]
 
 
 @helper(needs=("_numeric_id_key",))

@@ -777,6 +777,46 @@ def required_value(source: str, defines: tuple[str, ...], key: str) -> st.Search
     return build()
 
 
+def _quoted(names) -> list[str]:
+    return ["'" + name + "'" for name in names]
+
+
+@st.composite
+def dispatch_conditions(draw, source: str, count: int) -> list[str]:
+    """Conditions for `count` rules that test the event's name against constants.
+
+    Usually each rule has names of its own, so the rules exclude each other and
+    the module returns at the rule an event matches; sometimes one rule takes
+    every other name (`!contains`, `!starts_with`), sometimes two overlap.
+    """
+    field = jp_name(min(name for name, kind in FIELDS[source].items() if kind == "name"))
+    names = draw(st.permutations(SOURCE_EVENT_NAMES[source]))
+    owned = [names[index::count][:2] or names[:1] for index in range(count)]
+    conditions = []
+    for own in owned:
+        quoted = _quoted(own)
+        conditions.append(draw(st.sampled_from([
+            f"{field} == {quoted[0]}",
+            f"{quoted[0]} == {field}",
+            " || ".join(f"{field} == {name}" for name in quoted),
+            f"contains([{', '.join(quoted)}], {field})",
+        ])))
+    if count > 1 and draw(_BOOL):  # one rule for everything the others leave
+        index = draw(st.integers(0, count - 1))
+        others = [name for i, own in enumerate(owned) if i != index for name in own]
+        if all(name.startswith("$") for name in others) and draw(_BOOL):
+            conditions[index] = f"!starts_with({field}, '$')"
+        else:
+            conditions[index] = f"!contains([{', '.join(_quoted(others))}], {field})"
+    if _one_in(draw, 4):  # a near miss: the sets overlap, both rules may fire
+        index = draw(st.integers(0, count - 1))
+        name = _quoted([draw(st.sampled_from(names))])[0]
+        conditions[index] = draw(st.sampled_from([
+            f"{field} == {name}", f"{field} != {name}", f"!starts_with({field}, '$')",
+        ]))
+    return conditions
+
+
 EXTRA_KEYS = ("traits", "properties", "name", "userId", "anonymousId", "context",
               "groupTraits", "groupId", "event", "extra key", "ünï")
 _CALL_TYPE = st.sampled_from(CALL_TYPES)
@@ -831,6 +871,10 @@ def mapping_dicts(draw, source: str | None = None, max_rules: int = 4,
     if defines:
         doc["define"] = defines
     doc["rules"] = [draw(rule(source, tuple(defines), name)) for name in rule_names]
+    if _one_in(draw, 3):  # rules that dispatch on the event's name
+        conditions = draw(dispatch_conditions(source, len(rule_names)))
+        for node, condition in zip(doc["rules"], conditions):
+            node["when"] = condition
     return doc
 
 

@@ -40,6 +40,7 @@ from compiler.runtime import (
     f_title,
     f_trim,
     f_upper,
+    first_group,
     get_key,
     jp_contains,
     jp_ends_with,
@@ -52,6 +53,7 @@ from compiler.runtime import (
     jp_search,
     jp_starts_with,
     merge,
+    omit_into,
     omit_keys,
     select_groups,
     to_boolean,
@@ -719,6 +721,20 @@ def test_omit_keys():
     assert omit_keys({"description": 1, "zip": 2, "name": 3}, ("ip",)) == {"name": 3}
 
 
+def test_omit_into():
+    out = {"kept": 0}
+    part = {"IP": 1, "a": None, "b": 2, 3: "k", "zip": 4}
+    omit_into(out, part, ("ip",), True)
+    assert out == {"kept": 0, "b": 2, 3: "k"}
+    assert part == {"IP": 1, "a": None, "b": 2, 3: "k", "zip": 4}
+    out = {}
+    omit_into(out, part, ("ip",), False)
+    assert out == {"a": None, "b": 2, 3: "k"}  # nulls kept, as omit_keys keeps them
+    omit_into(out, [("a", 1)], ("ip",), True)
+    omit_into(out, None, ("ip",), True)
+    assert out == {"a": None, "b": 2, 3: "k"}
+
+
 def test_merge():
     a = {"x": 1, "y": 2}
     b = {"y": 3, "z": 4}
@@ -889,6 +905,23 @@ def test_select_groups_against_oracle(ids, traits, by_type, descending, numeric,
     assert ids == ids_before and traits == traits_before
 
 
+@FAST
+@given(
+    st.dictionaries(group_types, group_ids | st.lists(group_ids, max_size=4), max_size=4),
+    st.dictionaries(
+        group_types,
+        st.dictionaries(st.sampled_from(["1", "10", "abc", "0"]), st.just({"k": 1}) | st.none()),
+        max_size=3,
+    ),
+    st.none() | st.just("group_type"),
+)
+def test_first_group_is_the_head_of_the_full_sort(ids, traits, type_trait):
+    ids_before, traits_before = copy.deepcopy(ids), copy.deepcopy(traits)
+    got = first_group(ids, traits, type_trait)
+    assert got == _oracle_groups(ids, traits, False, False, False, 1, type_trait)
+    assert ids == ids_before and traits == traits_before
+
+
 def test_select_groups_numeric_negative_prefixes():
     ids = {"t": ["-3", "-3.5", "-30", "-2.99", "-3.0", "3", "-0", "0", "x", "-x"]}
     out = select_groups(ids, {}, False, False, True, None, None)
@@ -958,6 +991,12 @@ SAMPLES = {
     "merge": [({"a": 1}, None, {"a": 2, "b": 3}), ({"a": 1}, {"a": None, "b": None})],
     "accepts": [("userId", "u"), ("userId", 5), ("traits", {}), ("x", ""), ("x", "", False)],
     "merge_into": [({}, {"a": 1, "b": None}), ({"a": 1}, [1])],
+    "omit_into": [({}, {"IP": 1, "a": None, "b": 2}, ("ip",), True), ({}, 3, ("ip",), False)],
+    "first_group": [
+        (AMPLITUDE_IDS, AMPLITUDE_TRAITS, "group_type"),
+        ({"a": [7, 10**5000, "7"]}, {}, None),
+        (None, {}, None),
+    ],
     "select_groups": [
         (AMPLITUDE_IDS, AMPLITUDE_TRAITS, False, False, False, 1, "group_type"),
         (AMPLITUDE_IDS, AMPLITUDE_TRAITS, True, True, True, None, None),

@@ -1,0 +1,93 @@
+"""Which rules can never fire for the same event.
+
+When one rule's condition holds, a rule it excludes has a condition that is
+false, and evaluating it cannot reject the event either. The code generator
+uses this to chain such rules with `elif`, and, when every rule excludes
+every other, to return an event's one call as soon as its rule is found.
+
+Only conditions that test one plain read of the event against string
+constants are understood; any other condition excludes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+from . import ir
+
+IS_ONE_OF = "is one of"
+IS_NONE_OF = "is none of"
+LACKS_PREFIX = "is text without the prefix"
+
+
+@dataclass(frozen=True)
+class ValueTest:
+    """What a condition says of one value: `subject <kind> texts`."""
+
+    subject: ir.Expr
+    kind: str
+    texts: frozenset[str]
+
+
+def rule_test(condition: ir.Expr | None, defines: dict[str, ir.Define]) -> ValueTest | None:
+    """The test a condition makes, when it is one this module understands."""
+    test = _test(condition)
+    if test is None or not _is_plain_read(test.subject, defines):
+        return None
+    return test
+
+
+def excludes(first: ValueTest | None, second: ValueTest | None) -> bool:
+    """True when the two tests can never both hold for one value."""
+    if first is None or second is None or first.subject != second.subject:
+        return False
+    if first.kind != IS_ONE_OF:
+        first, second = second, first
+    if first.kind != IS_ONE_OF:
+        return False  # two negative tests: a value can pass both
+    if second.kind == IS_ONE_OF:
+        return not first.texts & second.texts
+    if second.kind == IS_NONE_OF:
+        return first.texts <= second.texts
+    (prefix,) = second.texts
+    return all(text.startswith(prefix) for text in first.texts)
+
+
+def one_rule_per_event(mapping: ir.Mapping) -> bool:
+    """True when every rule excludes every other: an event matches one rule at most."""
+    defines = {define.name: define for define in mapping.defines}
+    tests = [rule_test(rule.condition, defines) for rule in mapping.rules]
+    return all(excludes(first, second) for first, second in combinations(tests, 2))
+
+
+def _test(condition: ir.Expr | None) -> ValueTest | None:
+    match condition:
+        case ir.Compare("eq" | "ne" as op, subject, ir.Const(value)) | ir.Compare(
+            "eq" | "ne" as op, ir.Const(value), subject
+        ) if isinstance(value, str):
+            return ValueTest(subject, IS_ONE_OF if op == "eq" else IS_NONE_OF, frozenset({value}))
+        case ir.Call("contains", (ir.Const(values), subject)) if _strings(values):
+            return ValueTest(subject, IS_ONE_OF, frozenset(values))
+        case ir.Not(ir.Call("contains", (ir.Const(values), subject))) if _strings(values):
+            return ValueTest(subject, IS_NONE_OF, frozenset(values))
+        case ir.Not(ir.Call("starts_with", (subject, ir.Const(prefix)))) if isinstance(prefix, str):
+            return ValueTest(subject, LACKS_PREFIX, frozenset({prefix}))
+        case ir.Or(left, right):
+            first, second = _test(left), _test(right)
+            if first and second and first.subject == second.subject and (
+                first.kind == second.kind == IS_ONE_OF
+            ):
+                return ValueTest(first.subject, IS_ONE_OF, first.texts | second.texts)
+    return None
+
+
+def _strings(values: object) -> bool:
+    return isinstance(values, list) and all(isinstance(value, str) for value in values)
+
+
+def _is_plain_read(expr: ir.Expr, defines: dict[str, ir.Define]) -> bool:
+    """True for `a.b[0]` reads of the event: they never reject it."""
+    while isinstance(expr, (ir.DefineRef, ir.GetKey, ir.GetIndex)):
+        expr = defines[expr.name].value if isinstance(expr, ir.DefineRef) else expr.target
+    return isinstance(expr, ir.Event)
