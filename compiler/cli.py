@@ -14,7 +14,6 @@ import orjson
 
 from . import __version__
 from .errors import MappingError
-from .pipeline import check, module_source
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -37,13 +36,15 @@ def _open_output(path: str):
     return open(path, "wb")
 
 
-def _print_diagnostics(diagnostics, stream=sys.stderr) -> None:
+def _print_diagnostics(diagnostics) -> None:
     for diagnostic in diagnostics:
-        print(diagnostic.format(), file=stream)
+        print(diagnostic.format(), file=sys.stderr)
 
 
 def _checked(path: str):
     """Check a mapping, printing its warnings; MappingError propagates."""
+    from .pipeline import check  # imported here: a cached `run` never needs it
+
     checked = check(_existing(path))
     _print_diagnostics(checked.warnings)
     return checked
@@ -65,6 +66,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_compile(args) -> int:
+    from .pipeline import module_source
+
     status = EXIT_OK
     for path in args.mappings:
         try:
@@ -83,20 +86,38 @@ def cmd_compile(args) -> int:
     return status
 
 
+def _compiled_for_run(path: str, use_cache: bool):
+    """The generated module's source and name, from the cache when it has them."""
+    from . import cache
+
+    entry = cache.lookup(_existing(path)) if use_cache else None
+    if entry is None:
+        from .pipeline import module_source
+
+        checked = _checked(path)
+        warnings = tuple(diagnostic.format() for diagnostic in checked.warnings)
+        entry = cache.Entry(module_source(checked), checked.mapping.name, warnings)
+        if use_cache:
+            cache.store(path, entry)
+    else:
+        for warning in entry.warnings:
+            print(warning, file=sys.stderr)
+    return entry.source, entry.name
+
+
 def cmd_run(args) -> int:
     from .modules import import_source
     from .runner import open_input, run_parallel, run_stream
 
-    checked = _checked(args.mapping)
-    source = module_source(checked)
+    source, name = _compiled_for_run(args.mapping, not args.no_cache)
     infile = open_input(_existing(args.input))
     outfile = _open_output(args.output)
     rejects = _open_output(args.rejects) if args.rejects else None
     try:
         if args.workers > 1:
-            stats = run_parallel(source, checked.mapping.name, infile, outfile, rejects, args.workers)
+            stats = run_parallel(source, name, infile, outfile, rejects, args.workers)
         else:
-            module = import_source(source, checked.mapping.name)
+            module = import_source(source, name)
             stats = run_stream(module, infile, outfile, rejects)
     finally:
         outfile.flush()
@@ -151,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rejects", metavar="FILE", help="write skipped and rejected lines here")
     run.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default 1)")
     run.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    run.add_argument(
+        "--no-cache", action="store_true", help="check and compile the mapping even if cached"
+    )
     run.set_defaults(handler=cmd_run)
 
     explain = commands.add_parser("explain", help="show what each rule does with one event")

@@ -9,16 +9,17 @@ nothing is lost.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
-from collections import Counter
+import os
+import stat
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import orjson
-
-from .ir import requirement
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -69,6 +70,8 @@ def open_input(path: str) -> BinaryIO:
 
 
 def _drop_reason(rule: str, missing: Iterable[str]) -> str:
+    from .ir import requirement  # here: a run with nothing dropped never needs the IR
+
     return f"rule '{rule}': " + "; ".join(requirement(key) for key in missing)
 
 
@@ -173,14 +176,31 @@ def run_stream(module, infile: BinaryIO, outfile: BinaryIO, rejects: BinaryIO | 
 
 
 # Parallel run ---------------------------------------------------------------
+#
+# The main process cuts the input into chunks of whole lines and hands them to
+# the workers round-robin, then writes their results back in input order.
+# From a regular file a job is only (line number, offset, length): each worker
+# reads its chunk itself with os.pread on the descriptor it inherited, so the
+# input never travels through a pipe. Other inputs (stdin, gzip) send the
+# bytes. No threads: the main process alone talks to the workers, and a
+# worker's results are read in the order its jobs were sent.
 
 CHUNK_BYTES = 1 << 20
-_worker_module = None
 
 
-def read_chunks(stream: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
-    """(first line number, whole lines) blocks of about `size` bytes each."""
-    lineno, pending = 1, b""
+@dataclass(frozen=True)
+class _Job:
+    """One chunk of whole lines: the bytes, or where they are in the input file."""
+
+    first_line: int
+    data: bytes = b""
+    offset: int = 0
+    length: int = 0
+
+
+def read_chunks(stream: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[tuple[int, int, bytes]]:
+    """(first line number, offset, whole lines) blocks of about `size` bytes each."""
+    lineno, offset, pending = 1, 0, b""
     while True:
         block = stream.read(size)
         if not block:
@@ -191,61 +211,129 @@ def read_chunks(stream: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[tuple[int
             pending = block
             continue
         pending = block[cut:]
-        yield lineno, block[:cut]
+        yield lineno, offset, block[:cut]
         lineno += block.count(b"\n", 0, cut)
+        offset += cut
     if pending:
-        yield lineno, pending
+        yield lineno, offset, pending
 
 
-def _init_worker(source: str, name: str) -> None:
-    global _worker_module
-    from .modules import import_source
+def _jobs(infile: BinaryIO, size: int, by_position: bool) -> Iterator[_Job]:
+    for lineno, offset, block in read_chunks(infile, size):
+        if by_position:
+            yield _Job(lineno, offset=offset, length=len(block))
+        else:
+            yield _Job(lineno, data=block)
 
-    _worker_module = import_source(source, name)
+
+def _regular_file(stream: BinaryIO) -> int | None:
+    """The descriptor of a plain file opened for reading from its start, else None.
+
+    Only `open(path, "rb")` qualifies: a gzip stream also has a descriptor, but
+    of the compressed file; stdin may be a pipe.
+    """
+    if not isinstance(getattr(stream, "raw", None), io.FileIO):
+        return None
+    fd = stream.fileno()
+    return fd if stat.S_ISREG(os.fstat(fd).st_mode) and stream.tell() == 0 else None
 
 
-def _run_chunk(job: tuple[int, bytes, bool]) -> tuple[bytes, bytes, RunStats]:
-    start, block, keep_rejects = job
-    lines = block.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
+def _read_at(fd: int, offset: int, length: int) -> bytes:
+    parts = []
+    while length > 0:
+        part = os.pread(fd, length, offset)
+        if not part:
+            break
+        parts.append(part)
+        offset += len(part)
+        length -= len(part)
+    return b"".join(parts)
+
+
+def _run_chunk(module, fd: int | None, job: _Job, keep_rejects: bool):
+    """Transform one chunk: (payload lines, reject records, counts)."""
+    block = job.data if fd is None else _read_at(fd, job.offset, job.length)
     out: list[bytes] = []
     rejects: list[bytes] = []
     stats = process_lines(
-        _worker_module.transform,
-        _worker_module.RejectEvent,
-        enumerate(lines, start),
+        module.transform,
+        module.RejectEvent,
+        enumerate(io.BytesIO(block), job.first_line),  # lines as a file gives them
         out.append,
         rejects.append if keep_rejects else None,
     )
     return b"".join(out), b"".join(rejects), stats
 
 
+def _serve(connection, source: str, name: str, fd: int | None, keep_rejects: bool) -> None:
+    """A worker: import the module once, then answer jobs until told to stop (None)."""
+    from .modules import import_source
+
+    module = import_source(source, name)
+    while (job := connection.recv()) is not None:
+        connection.send(_run_chunk(module, fd, job, keep_rejects))
+
+
 def run_parallel(
-    source: str, name: str, infile: BinaryIO, outfile: BinaryIO, rejects: BinaryIO | None, workers: int
+    source: str,
+    name: str,
+    infile: BinaryIO,
+    outfile: BinaryIO,
+    rejects: BinaryIO | None,
+    workers: int,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> RunStats:
     """Run generated `source` in `workers` processes; output keeps the input order.
 
-    At most two chunks per worker are in flight, so memory does not grow with the input.
+    A bounded number of chunks is in flight, so memory does not grow with the input.
     """
     import multiprocessing
-    from collections import deque
 
-    stats = RunStats()
+    fd = _regular_file(infile)
+    # Jobs that name a position are small: two can wait in a worker's pipe while it
+    # works. Jobs that carry bytes are sent only to a worker that is waiting for one,
+    # so that neither side blocks on a full pipe while the other does too.
+    in_flight = 2 if fd is not None else 1
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(source, name)) as pool:
-        pending: deque = deque()
-        for start, block in read_chunks(infile):
-            pending.append(pool.apply_async(_run_chunk, ((start, block, rejects is not None),)))
-            if len(pending) >= 2 * workers:
-                _write_result(pending.popleft().get(), outfile, rejects, stats)
-        while pending:
-            _write_result(pending.popleft().get(), outfile, rejects, stats)
-    return stats
+    gc.collect()
+    gc.freeze()  # the workers inherit our objects: keep their collections off them
+    connections, processes = [], []
+    try:
+        for _ in range(workers):
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=_serve, args=(theirs, source, name, fd, rejects is not None), daemon=True
+            )
+            process.start()
+            theirs.close()
+            connections.append(ours)
+            processes.append(process)
+        stats = RunStats()
+        waiting: deque = deque()  # the connections to read from, in input order
+        for index, job in enumerate(_jobs(infile, chunk_bytes, fd is not None)):
+            connection = connections[index % workers]
+            if len(waiting) >= in_flight * workers:
+                _write_result(waiting.popleft(), outfile, rejects, stats)
+            connection.send(job)
+            waiting.append(connection)
+        while waiting:
+            _write_result(waiting.popleft(), outfile, rejects, stats)
+        for connection in connections:
+            connection.send(None)
+        return stats
+    finally:
+        gc.unfreeze()
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
 
 
-def _write_result(result, outfile: BinaryIO, rejects: BinaryIO | None, stats: RunStats) -> None:
-    out, rejected, chunk_stats = result
+def _write_result(connection, outfile: BinaryIO, rejects: BinaryIO | None, stats: RunStats) -> None:
+    try:
+        out, rejected, chunk_stats = connection.recv()
+    except EOFError:
+        raise RuntimeError("a worker process died; the output is incomplete") from None
     outfile.write(out)
     if rejects is not None:
         rejects.write(rejected)

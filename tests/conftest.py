@@ -16,6 +16,15 @@ MAPPINGS = sorted((ROOT / "mappings").glob("*.yaml"))
 SHIPPED = ("amplitude", "segment", "posthog")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_module_cache(tmp_path_factory):
+    """`run` caches compiled mappings: the tests (and the CLIs they start) use their own."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ACCOIL_MAP_CACHE_DIR", str(tmp_path_factory.mktemp("module-cache")))
+    yield
+    patch.undo()
+
+
 @functools.cache
 def compiled(mapping: Path):
     """(source, module, checked) for a mapping file, compiled once per test session."""

@@ -10,6 +10,7 @@ workers; the outputs must agree with `module.transform` on each event alone.
 from __future__ import annotations
 
 import copy
+import gzip
 import io
 import json
 import math
@@ -25,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from compiler.runner import run_stream
+from compiler.runner import open_input, run_parallel, run_stream
 from compiler.schema import payload_schema
 from tests.conftest import MAPPINGS, ROOT, compiled
 
@@ -383,6 +384,30 @@ def test_cli_run(case, workers, tmp_path):
     records = check_outputs(out.read_bytes(), rejects.read_bytes(), data, expected)
     check_reasons_are_readable(records)
     check_summary(result.stderr, data, len(expected.payloads))
+
+
+@pytest.mark.parametrize("shape", ["plain file", "gzip file", "stream"])
+def test_run_parallel_gives_run_stream_output_chunk_by_chunk(case, shape, tmp_path):
+    """Small chunks, so every line boundary case meets a chunk edge somewhere."""
+    name, module, _, path, _ = case
+    expected_out, expected_rejects = io.BytesIO(), io.BytesIO()
+    with path.open("rb") as infile:
+        expected = run_stream(module, infile, expected_out, expected_rejects)
+    source, _, _ = compiled(MAPPING_BY_NAME[name])
+    if shape == "gzip file":
+        zipped = tmp_path / "in.ndjson.gz"
+        zipped.write_bytes(gzip.compress(path.read_bytes()))
+        infile = open_input(str(zipped))
+    elif shape == "plain file":
+        infile = open_input(str(path))
+    else:
+        infile = io.BytesIO(path.read_bytes())
+    out, rejects = io.BytesIO(), io.BytesIO()
+    with infile:
+        stats = run_parallel(source, name, infile, out, rejects, workers=2, chunk_bytes=200)
+    assert out.getvalue() == expected_out.getvalue()
+    assert rejects.getvalue() == expected_rejects.getvalue()
+    assert stats == expected
 
 
 def test_line_numbers_of_bad_lines_in_reject_records(case):
