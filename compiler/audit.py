@@ -63,7 +63,7 @@ ALLOWED_MODULE_ATTRIBUTES: dict[str, frozenset[str]] = {
     ),
     "json": frozenset({"JSONEncoder", "JSONDecoder", "JSONDecodeError", "dumps", "loads"}),
     "math": frozenset({"isfinite", "isinf", "isnan", "floor", "ceil", "trunc", "fsum", "inf", "nan"}),
-    "datetime": frozenset({"datetime", "date", "time", "timedelta", "timezone", "MINYEAR", "MAXYEAR"}),
+    "datetime": frozenset({"datetime", "date", "time", "timedelta", "timezone", "UTC", "MINYEAR", "MAXYEAR"}),
     "decimal": frozenset({"Decimal", "InvalidOperation", "ROUND_DOWN", "ROUND_HALF_EVEN"}),
     "jmespath": frozenset({"compile", "search", "exceptions"}),
     "jmespath.exceptions": frozenset(

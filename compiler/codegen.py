@@ -530,8 +530,9 @@ class ModuleWriter:
         """True when evaluating the expression can reject the event (JMESPath type errors)."""
         return any(isinstance(node, (ir.Call, ir.Jmes)) for node in self.postorder(expr))
 
-    def rule(self, rule: ir.Rule, exclusive: bool = False) -> bool:
-        """Emit one rule; with `exclusive`, as an `elif` of the one before. True if it can be."""
+    def rule(self, rule: ir.Rule, as_elif: bool = False) -> bool:
+        """Emit one rule, as an `elif` of the one before if asked and possible.
+        True when the rule has a condition (a later rule may chain to it)."""
         self.emit("")
         self.emit(f"# rule {rule.name!r}: {rule.call_type} call")
         if rule.description:
@@ -543,7 +544,7 @@ class ModuleWriter:
         start = len(self.lines)
         condition = self.condition(rule.condition)
         # An elif must follow its if directly: only when the test needed no statements.
-        chained = exclusive and all(not line.strip() or line.lstrip().startswith("#")
+        chained = as_elif and all(not line.strip() or line.lstrip().startswith("#")
                                     for line in self.lines[start:])
         with self.block(f"{'elif' if chained else 'if'} {condition}:"):
             self.rule_body(rule)

@@ -9,6 +9,7 @@ nothing is lost.
 
 from __future__ import annotations
 
+import functools
 import gc
 import gzip
 import io
@@ -69,7 +70,8 @@ def open_input(path: str) -> BinaryIO:
     return stream
 
 
-def _drop_reason(rule: str, missing: Iterable[str]) -> str:
+@functools.cache  # few (rule, missing keys) pairs exist, and many lines share one
+def _drop_reason(rule: str, missing: tuple[str, ...]) -> str:
     from .ir import requirement  # here: a run with nothing dropped never needs the IR
 
     return f"rule '{rule}': " + "; ".join(requirement(key) for key in missing)
@@ -135,11 +137,11 @@ def process_lines(
 ) -> RunStats:
     """Transform numbered NDJSON lines; write payload lines and reject records."""
     outcomes = _Outcomes(write_reject)
-    stats = outcomes.stats
-    loads, dumps = orjson.loads, orjson.dumps
+    loads, dumps, newline = orjson.loads, orjson.dumps, orjson.OPT_APPEND_NEWLINE
     reasons: list = []
+    count = emitted = calls = 0  # locals: the loop runs once per line
     for lineno, raw in lines:
-        stats.lines += 1
+        count += 1
         try:
             event = loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -147,8 +149,10 @@ def process_lines(
             continue
         try:
             payloads = transform(event, reasons)
-            if payloads:
-                write(b"".join([dumps(payload) + b"\n" for payload in payloads]))
+            if len(payloads) == 1:
+                write(dumps(payloads[0], option=newline))
+            elif payloads:  # all of an event's calls, or (if one fails) none
+                write(b"".join([dumps(payload, option=newline) for payload in payloads]))
         except reject_error as exc:
             outcomes.reject(lineno, str(exc), raw, event)
         except orjson.JSONEncodeError as exc:
@@ -156,14 +160,21 @@ def process_lines(
         except (RecursionError, MemoryError, ValueError, TypeError) as exc:
             outcomes.reject(lineno, f"unreadable event data ({type(exc).__name__}: {exc})", raw, event)
         else:
-            if reasons:
-                outcomes.drops(lineno, reasons, raw, event, bool(payloads))
             if payloads:
-                stats.emitted += 1
-                stats.calls += len(payloads)
+                emitted += 1
+                calls += len(payloads)
             elif not reasons:
                 outcomes.skip(lineno, raw, event)
-        reasons.clear()
+                continue
+            if reasons:
+                outcomes.drops(lineno, reasons, raw, event, bool(payloads))
+                reasons.clear()
+            continue
+        reasons.clear()  # a rejected event may have recorded some first
+    stats = outcomes.stats
+    stats.lines += count
+    stats.emitted += emitted
+    stats.calls += calls
     return stats
 
 
@@ -198,9 +209,9 @@ class _Job:
     length: int = 0
 
 
-def read_chunks(stream: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[tuple[int, int, bytes]]:
-    """(first line number, offset, whole lines) blocks of about `size` bytes each."""
-    lineno, offset, pending = 1, 0, b""
+def read_chunks(stream: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
+    """(first line number, whole lines) blocks of about `size` bytes each."""
+    lineno, pending = 1, b""
     while True:
         block = stream.read(size)
         if not block:
@@ -211,19 +222,29 @@ def read_chunks(stream: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[tuple[int
             pending = block
             continue
         pending = block[cut:]
-        yield lineno, offset, block[:cut]
+        yield lineno, block[:cut]
+        lineno += block.count(b"\n", 0, cut)
+    if pending:
+        yield lineno, pending
+
+
+def _jobs(infile: BinaryIO, size: int, fd: int | None) -> Iterator[_Job]:
+    """The input's chunks as jobs: by position in a plain file (`fd`), else with their bytes."""
+    if fd is None:
+        for lineno, block in read_chunks(infile, size):
+            yield _Job(lineno, data=block)
+        return
+    offset, lineno, want = 0, 1, size
+    while block := os.pread(fd, want, offset):
+        cut = block.rfind(b"\n") + 1
+        if cut == 0 and len(block) == want:  # a line longer than a chunk: read more of it
+            want *= 2
+            continue
+        cut = cut or len(block)  # the last line, without its newline
+        yield _Job(lineno, offset=offset, length=cut)
         lineno += block.count(b"\n", 0, cut)
         offset += cut
-    if pending:
-        yield lineno, offset, pending
-
-
-def _jobs(infile: BinaryIO, size: int, by_position: bool) -> Iterator[_Job]:
-    for lineno, offset, block in read_chunks(infile, size):
-        if by_position:
-            yield _Job(lineno, offset=offset, length=len(block))
-        else:
-            yield _Job(lineno, data=block)
+        want = size
 
 
 def _regular_file(stream: BinaryIO) -> int | None:
@@ -310,7 +331,7 @@ def run_parallel(
             processes.append(process)
         stats = RunStats()
         waiting: deque = deque()  # the connections to read from, in input order
-        for index, job in enumerate(_jobs(infile, chunk_bytes, fd is not None)):
+        for index, job in enumerate(_jobs(infile, chunk_bytes, fd)):
             connection = connections[index % workers]
             if len(waiting) >= in_flight * workers:
                 _write_result(waiting.popleft(), outfile, rejects, stats)

@@ -373,6 +373,9 @@ _constant("_TS_ISO_RE", imports=("re",))
 _FROM_ISO = datetime.datetime.fromisoformat
 _constant("_FROM_ISO", imports=("datetime",))
 
+_UTC = datetime.UTC  # what fromisoformat gives a trailing Z (a singleton)
+_constant("_UTC", imports=("datetime",))
+
 # Unix time as text: optional '-', digits, optional fraction.
 _TS_UNIX_RE = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
 _constant("_TS_UNIX_RE", imports=("re",))
@@ -472,7 +475,7 @@ def _to_timestamp_slow(v):
     return None
 
 
-@helper(needs=("_FROM_ISO", "_to_timestamp_slow"))
+@helper(needs=("_FROM_ISO", "_UTC", "_to_timestamp_slow"))
 def to_timestamp(v):
     """`as: timestamp`: ISO 8601 or Unix time as `YYYY-MM-DDTHH:MM:SS.sssZ`, or None."""
     # First the shapes sources send most: single-character tests pin the shape,
@@ -487,11 +490,11 @@ def to_timestamp(v):
             if n == 26 and v[10] == " " and v[19] == ".":  # 2024-05-01 12:00:00.123000
                 if _FROM_ISO(v).tzinfo is None:
                     return v[:23].replace(" ", "T") + "Z"
-            elif v[10] == "T" and v[-1] == "Z":
+            elif v[10] == "T" and v[-1] == "Z":  # UTC: fromisoformat reads the Z
                 if n == 24 and v[19] == ".":  # 2024-05-01T12:00:00.123Z, Accoil's own
-                    if _FROM_ISO(v[:23]).tzinfo is None:
+                    if _FROM_ISO(v).tzinfo is _UTC:
                         return v
-                elif n == 20 and _FROM_ISO(v[:19]).tzinfo is None:
+                elif n == 20 and _FROM_ISO(v).tzinfo is _UTC:
                     return v[:19] + ".000Z"  # from 2024-05-01T12:00:00Z
         except ValueError:
             pass  # the general parser below decides

@@ -77,6 +77,9 @@ _TS_ISO_RE = re.compile(
 _FROM_ISO = datetime.datetime.fromisoformat
 
 
+_UTC = datetime.UTC  # what fromisoformat gives a trailing Z (a singleton)
+
+
 _TS_UNIX_RE = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
 
 
@@ -181,11 +184,11 @@ def to_timestamp(v):
             if n == 26 and v[10] == " " and v[19] == ".":  # 2024-05-01 12:00:00.123000
                 if _FROM_ISO(v).tzinfo is None:
                     return v[:23].replace(" ", "T") + "Z"
-            elif v[10] == "T" and v[-1] == "Z":
+            elif v[10] == "T" and v[-1] == "Z":  # UTC: fromisoformat reads the Z
                 if n == 24 and v[19] == ".":  # 2024-05-01T12:00:00.123Z, Accoil's own
-                    if _FROM_ISO(v[:23]).tzinfo is None:
+                    if _FROM_ISO(v).tzinfo is _UTC:
                         return v
-                elif n == 20 and _FROM_ISO(v[:19]).tzinfo is None:
+                elif n == 20 and _FROM_ISO(v).tzinfo is _UTC:
                     return v[:19] + ".000Z"  # from 2024-05-01T12:00:00Z
         except ValueError:
             pass  # the general parser below decides
