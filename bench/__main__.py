@@ -163,7 +163,9 @@ def end_to_end_sections(
     with tempfile.TemporaryDirectory(prefix="accoil-bench-") as directory:
         if not args.skip_e2e:
             path = args.write_ndjson or os.path.join(directory, f"{source}.ndjson")
-            missed += endtoend.end_to_end(module, mapping, events, path, e2e_repeat(args))
+            missed += endtoend.end_to_end(
+                module, mapping, events, path, e2e_repeat(args), judged=not args.quick
+            )
         if not args.skip_memory:
             big = QUICK_MEMORY_BIG if args.quick else MEMORY_BIG
             missed += endtoend.memory(mapping, events, directory, big)

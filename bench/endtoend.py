@@ -80,8 +80,14 @@ def startup_seconds(mapping: str, empty: str, *extra: str) -> float:
     return time.perf_counter() - start
 
 
-def end_to_end(module, mapping: str, events: Sequence[dict], path: str, repeat: int) -> list[str]:
-    """Time the four ways of running a mapping over the NDJSON file; returns missed targets."""
+def end_to_end(
+    module, mapping: str, events: Sequence[dict], path: str, repeat: int, judged: bool = True
+) -> list[str]:
+    """Time the four ways of running a mapping over the NDJSON file; returns missed targets.
+
+    Unless `judged`, the subprocess ratios are shown without verdicts: on a small
+    (quick) file the fixed start-up of those rows decides them.
+    """
     size = write_ndjson(path, events)
     empty = path + ".empty"
     Path(empty).write_bytes(b"")
@@ -106,14 +112,16 @@ def end_to_end(module, mapping: str, events: Sequence[dict], path: str, repeat: 
         f"  (startup of `compiler run` on an empty file: {startup:.2f} s with the mapping "
         f"cached, included above; {uncached:.2f} s with --no-cache)"
     )
-    checks = [
-        ("run_stream vs bare loop, events/s", ratio(bare, stream), ">= 0.9x"),
-        ("run --workers 1 vs bare loop, events/s", ratio(bare, one), ">= 0.9x"),
-        ("run --workers 2 vs --workers 1, events/s", ratio(one, two), ">= 1.6x"),
+    checks = [  # (label, value, target, start-up bound)
+        ("run_stream vs bare loop, events/s", ratio(bare, stream), ">= 0.9x", False),
+        ("run --workers 1 vs bare loop, events/s", ratio(bare, one), ">= 0.9x", True),
+        ("run --workers 2 vs --workers 1, events/s", ratio(one, two), ">= 1.6x", True),
     ]
     lines = [
         verdict(label, value, target, value >= float(target[3:-1]))
-        for label, value, target in checks
+        if judged or not startup_bound
+        else f"{label} = {value:.2f}x (target {target}, judged by the full run only)"
+        for label, value, target, startup_bound in checks
     ]
     two_steady = _steady(two, startup)
     one_steady = _steady(one, startup)
