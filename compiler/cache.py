@@ -56,31 +56,34 @@ def _compiler_digest() -> str:
     return digest.hexdigest()
 
 
-def _entry_path(mapping: str) -> Path:
-    path = Path(mapping)
-    digest = hashlib.sha256(_compiler_digest().encode())
-    digest.update(path.name.encode() + b"\0" + path.read_bytes())
+def entry_path(mapping: str) -> Path | None:
+    """Where a mapping file's entry lives; None when the file cannot be read."""
+    try:
+        path = Path(mapping)
+        digest = hashlib.sha256(_compiler_digest().encode())
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    except OSError:
+        return None
     return cache_dir() / f"{digest.hexdigest()}.json"
 
 
-def lookup(mapping: str) -> Entry | None:
-    """The cached entry for a mapping file, or None."""
+def lookup(entry_file: Path) -> Entry | None:
+    """The entry stored in `entry_file`, if there is one and it passes the audit."""
     try:
-        data = json.loads(_entry_path(mapping).read_text(encoding="utf-8"))
-        entry = Entry(data["source"], data["name"], tuple(data["warnings"]))
-        audit_source(entry.source)
+        data = json.loads(entry_file.read_text(encoding="utf-8"))
+        found = Entry(data["source"], data["name"], tuple(data["warnings"]))
+        audit_source(found.source)
     except (OSError, ValueError, KeyError, TypeError):  # absent, damaged or refused by
         return None  # the audit (UnsafeModuleError is a ValueError): compile again
-    return entry
+    return found
 
 
-def store(mapping: str, entry: Entry) -> None:
-    """Keep an entry for a mapping file, atomically; errors are ignored."""
+def store(entry_file: Path, entry: Entry) -> None:
+    """Keep an entry, atomically; errors are ignored."""
     try:
-        path = _entry_path(mapping)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        entry_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = entry_file.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_text(json.dumps(asdict(entry), ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, path)
+        os.replace(temporary, entry_file)
     except OSError:
         pass

@@ -90,18 +90,19 @@ def _compiled_for_run(path: str, use_cache: bool):
     """The generated module's source and name, from the cache when it has them."""
     from . import cache
 
-    entry = cache.lookup(_existing(path)) if use_cache else None
-    if entry is None:
-        from .pipeline import module_source
-
-        checked = _checked(path)
-        warnings = tuple(diagnostic.format() for diagnostic in checked.warnings)
-        entry = cache.Entry(module_source(checked), checked.mapping.name, warnings)
-        if use_cache:
-            cache.store(path, entry)
-    else:
+    entry_file = cache.entry_path(_existing(path)) if use_cache else None
+    entry = cache.lookup(entry_file) if entry_file is not None else None
+    if entry is not None:
         for warning in entry.warnings:
             print(warning, file=sys.stderr)
+        return entry.source, entry.name
+    from .pipeline import module_source
+
+    checked = _checked(path)
+    warnings = tuple(diagnostic.format() for diagnostic in checked.warnings)
+    entry = cache.Entry(module_source(checked), checked.mapping.name, warnings)
+    if entry_file is not None:
+        cache.store(entry_file, entry)
     return entry.source, entry.name
 
 

@@ -306,7 +306,7 @@ class ModuleWriter:
         else:
             self.emit(f"{result} = {{}}")
             rest.insert(0, first)
-        spread = None  # the object laid over the result just before
+        spread = None  # the object laid over the result just before, if any
         for item in rest:
             if isinstance(item, ir.ObjectLit):
                 # `k: X.k` right after X itself sets what X has just set: skipped.
@@ -315,13 +315,11 @@ class ModuleWriter:
                     if not _omitted(key, needles)
                     and (spread is None or value != ir.GetKey(spread, key))
                 ])
-                spread = None
             elif needles:
                 self.emit(f"{self.helper('omit_into')}({result}, {self.atom(item)}, {needles!r}, True)")
-                spread = item
             else:
                 self.emit(f"{self.helper('merge_into')}({result}, {self.atom(item)})")
-                spread = item
+            spread = None if isinstance(item, ir.ObjectLit) else item
         return result
 
     def value_ObjectLit(self, expr: ir.ObjectLit) -> str:
@@ -500,20 +498,12 @@ class ModuleWriter:
             self.emit("# Values used by several rules: reads now, the rest on first use (...).")
         # Children before parents, so each parent reuses its children's names.
         for node in sorted(shared, key=order.__getitem__):
-            if self.is_read(node):
+            if ir.is_plain_read(node, self.defines):  # cheap enough to do up front
                 self.atom(node)
             else:
                 name = f"v_{node.name}" if isinstance(node, ir.DefineRef) else self.temp()
                 self.lazy[node] = name
                 self.emit(f"{name} = ...")
-
-    def is_read(self, expr: ir.Expr) -> bool:
-        """True for plain reads of the event (a.b[0]): cheap enough to do up front."""
-        while isinstance(expr, ir.DefineRef):
-            expr = self.defines[expr.name].value
-        while isinstance(expr, (ir.GetKey, ir.GetIndex)):
-            expr = expr.target
-        return isinstance(expr, ir.Event)
 
     def rule_roots(self, rule: ir.Rule) -> list[ir.Expr]:
         roots = [field.value for field in rule.fields]
@@ -593,8 +583,7 @@ class ModuleWriter:
 
     def text_or_missing(self, expr: ir.Expr) -> bool:
         """True when the value is a non-empty string or None (a timestamp, 'Page Viewed ...')."""
-        while isinstance(expr, ir.DefineRef):
-            expr = self.defines[expr.name].value
+        expr = ir.resolved(expr, self.defines)
         if isinstance(expr, ir.Convert):
             return expr.to == "timestamp"
         return isinstance(expr, ir.Template) and any(isinstance(p, str) and p for p in expr.parts)
@@ -644,8 +633,7 @@ class ModuleWriter:
         before, not shared) under a key that takes any object."""
         if ir.KEY_TYPES.get(key, dict) is not dict or self.lookup(value) or value in self.lazy:
             return None
-        if isinstance(value, ir.DefineRef):
-            value = self.defines[value.name].value
+        value = ir.resolved(value, self.defines)
         return value if isinstance(value, ir.ObjectLit) else None
 
     def transform(self) -> list[str]:

@@ -33,7 +33,7 @@ class ValueTest:
 def rule_test(condition: ir.Expr | None, defines: dict[str, ir.Define]) -> ValueTest | None:
     """The test a condition makes, when it is one this module understands."""
     test = _test(condition)
-    if test is None or not _is_plain_read(test.subject, defines):
+    if test is None or not ir.is_plain_read(test.subject, defines):
         return None
     return test
 
@@ -84,10 +84,3 @@ def _test(condition: ir.Expr | None) -> ValueTest | None:
 
 def _strings(values: object) -> bool:
     return isinstance(values, list) and all(isinstance(value, str) for value in values)
-
-
-def _is_plain_read(expr: ir.Expr, defines: dict[str, ir.Define]) -> bool:
-    """True for `a.b[0]` reads of the event: they never reject it."""
-    while isinstance(expr, (ir.DefineRef, ir.GetKey, ir.GetIndex)):
-        expr = defines[expr.name].value if isinstance(expr, ir.DefineRef) else expr.target
-    return isinstance(expr, ir.Event)

@@ -311,6 +311,21 @@ def children(expr: Expr) -> tuple[Expr, ...]:
     return ()
 
 
+def resolved(expr: Expr, defines: dict[str, Define]) -> Expr:
+    """The expression a define reference stands for (through references to references)."""
+    while isinstance(expr, DefineRef):
+        expr = defines[expr.name].value
+    return expr
+
+
+def is_plain_read(expr: Expr, defines: dict[str, Define]) -> bool:
+    """True for `a.b[0]` reads of the event, through defines: they never reject it."""
+    expr = resolved(expr, defines)
+    while isinstance(expr, (GetKey, GetIndex)):
+        expr = resolved(expr.target, defines)
+    return isinstance(expr, Event)
+
+
 def walk(expr: Expr):
     """Yield `expr` and every node below it, depth first."""
     yield expr

@@ -165,12 +165,10 @@ def process_lines(
                 calls += len(payloads)
             elif not reasons:
                 outcomes.skip(lineno, raw, event)
-                continue
             if reasons:
                 outcomes.drops(lineno, reasons, raw, event, bool(payloads))
-                reasons.clear()
-            continue
-        reasons.clear()  # a rejected event may have recorded some first
+        if reasons:  # also after a rejection: the event may have recorded some first
+            reasons.clear()
     stats = outcomes.stats
     stats.lines += count
     stats.emitted += emitted
@@ -291,8 +289,11 @@ def _serve(connection, source: str, name: str, fd: int | None, keep_rejects: boo
     from .modules import import_source
 
     module = import_source(source, name)
-    while (job := connection.recv()) is not None:
-        connection.send(_run_chunk(module, fd, job, keep_rejects))
+    try:
+        while (job := connection.recv()) is not None:
+            connection.send(_run_chunk(module, fd, job, keep_rejects))
+    except (EOFError, BrokenPipeError):
+        pass  # the main process stopped early (an error of its own): so do we
 
 
 def run_parallel(
@@ -344,6 +345,8 @@ def run_parallel(
         return stats
     finally:
         gc.unfreeze()
+        for connection in connections:  # a worker still waiting for a job stops now
+            connection.close()
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():

@@ -84,7 +84,7 @@ def test_a_tampered_entry_is_refused_and_replaced(workspace, capsys):
     data = json.loads(entry.read_text())
     data["source"] = "import os\nos.system('touch pwned')\n" + data["source"]
     entry.write_text(json.dumps(data))
-    assert cache.lookup(str(mapping)) is None
+    assert cache.lookup(cache.entry_path(str(mapping))) is None
     assert run(mapping, events, root / "out.ndjson") == 0
     assert not (root / "pwned").exists()
     assert "os.system" not in entry.read_text()  # compiled again and stored over it

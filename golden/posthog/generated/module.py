@@ -168,8 +168,9 @@ def _to_timestamp_slow(v):
 def to_timestamp(v):
     """`as: timestamp`: ISO 8601 or Unix time as `YYYY-MM-DDTHH:MM:SS.sssZ`, or None."""
     # First the shapes sources send most: single-character tests pin the shape,
-    # then fromisoformat checks the digits and the calendar in C. A result
-    # without tzinfo proves that no offset hides in the fraction.
+    # then fromisoformat checks the digits and the calendar in C. The tzinfo it
+    # finds proves the shape: none for a bare time (no offset hides in the
+    # fraction), UTC for a trailing Z.
     if (
         v.__class__ is str and len(v) >= 20 and v.isascii()
         and v[4] == "-" and v[7] == "-" and v[13] == ":" and v[16] == ":"
