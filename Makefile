@@ -1,14 +1,19 @@
-# accoil-map: every target sets up .venv first (python3 -m venv + pip install -e '.[test]').
+# accoil-map: every target sets up .venv first (python3 -m venv, then the project
+# with its test dependencies at the versions locked in requirements/test.txt).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+LOCK   := requirements/test.txt
+UV     ?= uv
+# The tests find the tools of the venv (ruff, accoil-map) on PATH.
+RUN    := PATH="$(abspath $(BIN)):$$PATH"
 
-.PHONY: setup demo test deep lint bench golden clean
+.PHONY: setup demo test test-latest deep lint bench golden wheel-check lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[test]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -20,11 +25,17 @@ demo: $(STAMP)
 
 ## The test suite (unit, golden snapshots, property-based, security, robustness).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(RUN) $(BIN)/python -m pytest -q
+
+## The same suite against the newest releases of every dependency (drift, seen on purpose).
+test-latest:
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --disable-pip-version-check --upgrade -e '.[test]'
+	PATH="$(abspath .venv-latest/bin):$$PATH" .venv-latest/bin/python -m pytest -q
 
 ## The deep property-based checks (many more examples; minutes).
 deep: $(STAMP)
-	ACCOIL_DEEP=1 $(BIN)/python -m pytest -q -m deep
+	ACCOIL_DEEP=1 $(RUN) $(BIN)/python -m pytest -q -m deep
 
 lint: $(STAMP)
 	$(BIN)/ruff check compiler tests
@@ -35,5 +46,14 @@ bench: $(STAMP)
 golden: $(STAMP)
 	for m in mappings/*.yaml; do $(BIN)/accoil-map golden $$m || exit 1; done
 
+## Build the wheel and use it from a fresh venv outside the checkout.
+wheel-check:
+	bash .ci/wheel-check
+
+## Regenerate the locks after changing dependencies in pyproject.toml.
+lock:
+	$(UV) pip compile pyproject.toml --extra test --python-version 3.11 --universal -o $(LOCK)
+	$(UV) pip compile requirements/build.in --python-version 3.11 --universal -o requirements/build.txt
+
 clean:
-	rm -rf $(VENV) out .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-latest out .pytest_cache .hypothesis

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import orjson
 
-from compiler.interpreter import Interpreter
-from compiler.pipeline import check, load_compiled
+from accoil_map import check, load
+from accoil_map.interpreter import Interpreter
 
 from . import corpus, endtoend, handwritten
 from .naive import NaiveTransform
@@ -82,7 +82,7 @@ def workload(
 ) -> tuple[object, list[str]]:
     """Check, time and tabulate the five rows of one mapping; returns (module, missed targets)."""
     mapping = str(MAPPINGS / f"{source}.yaml")
-    module = load_compiled(mapping)
+    module = load(mapping)
     transforms = {
         "generated module": module.transform,
         "hand-written": handwritten.TRANSFORMS[source],

@@ -1,4 +1,4 @@
-"""End to end on an NDJSON file: the bare loop, `run_stream`, `python -m compiler run`, memory."""
+"""End to end on an NDJSON file: the bare loop, `run_stream`, `python -m accoil_map run`, memory."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 
-from compiler.runner import run_stream
+from accoil_map.runner import run_stream
 
 from .corpus import write_ndjson
 from .timing import Result, Row, format_table, measure, ratio, verdict
@@ -35,7 +35,7 @@ def bare_loop_row(module, path: str, events: int) -> Row:
 
 
 def run_stream_row(module, path: str, events: int) -> Row:
-    """`compiler.runner.run_stream`, one process: what `run --workers 1` does after startup."""
+    """`accoil_map.runner.run_stream`, one process: what `run --workers 1` does after startup."""
 
     def run() -> None:
         with open(path, "rb") as infile, open(os.devnull, "wb") as out:
@@ -45,11 +45,11 @@ def run_stream_row(module, path: str, events: int) -> Row:
 
 
 def cli_command(mapping: str, path: str, workers: int) -> list[str]:
-    """`python -m compiler run` on a file, output discarded."""
+    """`python -m accoil_map run` on a file, output discarded."""
     return [
         sys.executable,
         "-m",
-        "compiler",
+        "accoil_map",
         "run",
         mapping,
         "-i",
@@ -69,12 +69,12 @@ def cli_row(mapping: str, path: str, events: int, workers: int) -> Row:
         subprocess.run(cli_command(mapping, path, workers), check=True, cwd=REPO)
 
     return Row(
-        f"compiler run --workers {workers}", run, events, "subprocess, wall time incl. startup"
+        f"accoil-map run --workers {workers}", run, events, "subprocess, wall time incl. startup"
     )
 
 
 def startup_seconds(mapping: str, empty: str, *extra: str) -> float:
-    """Wall time of `compiler run` on an empty file: the fixed cost in the subprocess rows."""
+    """Wall time of `accoil-map run` on an empty file: the fixed cost in the subprocess rows."""
     start = time.perf_counter()
     subprocess.run([*cli_command(mapping, empty, 1), *extra], check=True, cwd=REPO)
     return time.perf_counter() - start
@@ -109,7 +109,7 @@ def end_to_end(
     bare, stream, one, two = results = measure(rows, repeat)
     print(format_table(results, bare, "bare loop"))
     print(
-        f"  (startup of `compiler run` on an empty file: {startup:.2f} s with the mapping "
+        f"  (startup of `accoil-map run` on an empty file: {startup:.2f} s with the mapping "
         f"cached, included above; {uncached:.2f} s with --no-cache)"
     )
     checks = [  # (label, value, target, start-up bound)
@@ -140,7 +140,7 @@ def _steady(result: Result, startup: float) -> Result:
 
 @dataclass(frozen=True)
 class Peak:
-    """Peak resident memory of one `compiler run`."""
+    """Peak resident memory of one `accoil-map run`."""
 
     events: int
     workers: int
@@ -159,14 +159,14 @@ _MEASURE_RSS = (
 
 
 def peak_rss(mapping: str, path: str, workers: int, events: int) -> Peak:
-    """Peak resident memory of `compiler run` on a file, in KiB."""
+    """Peak resident memory of `accoil-map run` on a file, in KiB."""
     command = [sys.executable, "-c", _MEASURE_RSS, *cli_command(mapping, path, workers)]
     done = subprocess.run(command, check=True, cwd=REPO, capture_output=True, text=True)
     return Peak(events, workers, int(done.stdout.split()[-1]))
 
 
 def memory(mapping: str, events: Sequence[dict], directory: str, big: int) -> list[str]:
-    """Peak RSS of `compiler run` on 10k events and on `big` events (the corpus repeated)."""
+    """Peak RSS of `accoil-map run` on 10k events and on `big` events (the corpus repeated)."""
     small_path = os.path.join(directory, "memory-10k.ndjson")
     big_path = os.path.join(directory, "memory-big.ndjson")
     small = min(10_000, len(events))
@@ -176,7 +176,7 @@ def memory(mapping: str, events: Sequence[dict], directory: str, big: int) -> li
         size = write_ndjson(big_path, events, repeat)
         big = len(events) * repeat
         print(
-            f"\n== memory: peak RSS of `compiler run {Path(mapping).name}` "
+            f"\n== memory: peak RSS of `accoil-map run {Path(mapping).name}` "
             f"({small:,} vs {big:,} events, {size / 1e9:.2f} GB) =="
         )
         missed = []

@@ -34,7 +34,7 @@ REQUIRED = {
     "page": ("timestamp",),
     "screen": ("timestamp",),
 }
-from compiler.ir import KEY_TYPES
+from accoil_map.ir import KEY_TYPES
 
 OPERATORS = ("path", "coalesce", "merge", "groups", "value", "literal", "object")
 MODIFIERS = ("omit_keys", "as", "default")

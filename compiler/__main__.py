@@ -1,4 +1,4 @@
-"""`python -m compiler`: the accoil-map command line."""
+"""`python -m accoil_map`: the accoil-map command line."""
 
 import sys
 

@@ -20,14 +20,14 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from . import __version__
 from .audit import audit_source
-
-_PACKAGE = Path(__file__).resolve().parent
-_SCHEMAS = _PACKAGE.parent / "schemas"
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,23 @@ def cache_dir() -> Path:
     return Path(base) / "accoil-map"
 
 
+def _package_files(folder: Traversable, prefix: str = "") -> Iterator[tuple[str, Traversable]]:
+    """(relative name, file) of every source and schema file under `folder`."""
+    for item in folder.iterdir():
+        name = prefix + item.name
+        if item.is_dir():
+            if item.name != "__pycache__":
+                yield from _package_files(item, name + "/")
+        elif item.name.endswith((".py", ".json")):
+            yield name, item
+
+
 @functools.cache
 def _compiler_digest() -> str:
     digest = hashlib.sha256(f"{__version__} {sys.version}".encode())
-    for path in sorted([*_PACKAGE.glob("*.py"), *_SCHEMAS.rglob("*.json")]):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    found = [*_package_files(files("accoil_map")), *_package_files(files("accoil_map.schemas"), "schemas/")]
+    for name, item in sorted(found, key=lambda pair: pair[0]):
+        digest.update(name.encode() + b"\0" + item.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -66,12 +66,12 @@ def cmd_validate(args) -> int:
 
 
 def cmd_compile(args) -> int:
-    from .pipeline import module_source
+    from .pipeline import compile_source
 
     status = EXIT_OK
     for path in args.mappings:
         try:
-            source = module_source(_checked(path))
+            source = compile_source(_checked(path))
         except MappingError as exc:
             _print_diagnostics(exc.diagnostics)
             status = EXIT_INVALID
@@ -96,11 +96,11 @@ def _compiled_for_run(path: str, use_cache: bool):
         for warning in entry.warnings:
             print(warning, file=sys.stderr)
         return entry.source, entry.name
-    from .pipeline import module_source
+    from .pipeline import compile_source
 
     checked = _checked(path)
     warnings = tuple(diagnostic.format() for diagnostic in checked.warnings)
-    entry = cache.Entry(module_source(checked), checked.mapping.name, warnings)
+    entry = cache.Entry(compile_source(checked), checked.mapping.name, warnings)
     if entry_file is not None:
         cache.store(entry_file, entry)
     return entry.source, entry.name
@@ -131,7 +131,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from .explain import explain, render
+    from .explain import explain_event
 
     checked = _checked(args.mapping)
     text = Path(_existing(args.event)).read_bytes()
@@ -139,7 +139,7 @@ def cmd_explain(args) -> int:
         event = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise UsageError(f"{args.event}: invalid JSON: {exc}") from exc
-    print(render(explain(checked.mapping, event)))
+    print(explain_event(checked.mapping, event))
     return EXIT_OK
 
 
@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `accoil-map` and `python -m compiler`."""
+    """Entry point of `accoil-map` and `python -m accoil_map`."""
     args = build_parser().parse_args(argv)
     if getattr(args, "workers", 1) < 1:
         print("accoil-map: error: --workers must be at least 1", file=sys.stderr)

@@ -22,8 +22,11 @@ class Explanation:
     rules: list[RuleTrace]
     rejected: str | None = None
 
+    def __str__(self) -> str:
+        return render(self)
 
-def explain(mapping: ir.Mapping, event) -> Explanation:
+
+def explain_event(mapping: ir.Mapping, event) -> Explanation:
     """Trace one event through the reference interpreter."""
     try:
         rules = Interpreter(mapping).trace(event)

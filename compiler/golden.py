@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .modules import import_source
-from .pipeline import check, module_source
+from .pipeline import check, compile_source
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def run_golden(mapping: str | Path, update: bool = False, out=sys.stdout) -> boo
     """Check (or with `update`, rewrite) every golden file of a mapping; True when all match."""
     paths = GoldenPaths.for_mapping(mapping)
     checked = check(mapping)
-    source = module_source(checked)
+    source = compile_source(checked)
     module = import_source(source, checked.mapping.name)
     failures = 0 if _compare(paths.module, source, update, out) else 1
     for case in paths.cases:

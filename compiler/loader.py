@@ -25,19 +25,27 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Diagnostic, MappingError
 
+
+class _PurePythonParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """PyYAML's pure-Python parser: the same events as libyaml's CParser."""
+
+    def __init__(self, stream: str):
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+
+
 # libyaml is ~100x faster than the pure-Python scanner on large scalars; both
 # yield the same events, so the pure-Python parser is only a fallback.
 try:
-    from yaml.cyaml import CParser as _Parser
+    from yaml.cyaml import CParser as _FastParser
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _FastParser = _PurePythonParser
 
-    class _Parser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):  # type: ignore[no-redef]
-        """The pure-Python equivalent of libyaml's CParser."""
-
-        def __init__(self, stream: str):
-            yaml.reader.Reader.__init__(self, stream)
-            yaml.scanner.Scanner.__init__(self)
-            yaml.parser.Parser.__init__(self)
+# libyaml's own nesting limit (1000 flow levels in PyYAML 6.0.2 and later) may
+# stop the scan before the composer reaches MAX_DEPTH; its message names the
+# limit, never the place where our level 65 starts.
+_LIBYAML_DEPTH_ERROR = "maximum nesting depth"
 
 
 MAX_DEPTH = 64
@@ -131,13 +139,18 @@ def load_document(path: str | os.PathLike) -> Document:
         raw = Path(name).read_bytes()
     except OSError as error:
         raise MappingError([Diagnostic(name, 1, 1, f"cannot read file: {error.strerror}")])
+    return load_bytes(raw, name)
+
+
+def load_bytes(raw: bytes, path: str = "<string>") -> Document:
+    """Load mapping YAML given as UTF-8 bytes; `path` is only used in messages."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise MappingError(
             [
                 Diagnostic(
-                    name,
+                    path,
                     1,
                     1,
                     f"not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})",
@@ -145,7 +158,7 @@ def load_document(path: str | os.PathLike) -> Document:
                 )
             ]
         ) from None
-    return _load(text, name, hashlib.sha256(raw).hexdigest())
+    return _load(text, path, hashlib.sha256(raw).hexdigest())
 
 
 def load_text(text: str, path: str = "<string>") -> Document:
@@ -207,11 +220,11 @@ class _Fatal(Exception):
         super().__init__(diagnostic.format())
 
 
-class _Composer(Composer, _Parser):
-    """PyYAML's composer over the (C) parser, refusing anchors, aliases and deep nesting."""
+class _Composer(Composer):
+    """PyYAML's composer over a parser, refusing anchors, aliases and deep nesting."""
 
     def __init__(self, text: str, builder: _Builder):
-        _Parser.__init__(self, text)
+        self.parser_class.__init__(self, text)
         Composer.__init__(self)
         self.builder = builder
         self.depth = 0
@@ -259,8 +272,27 @@ class _Composer(Composer, _Parser):
         return _Fatal(self._at(event, message, hint))
 
 
+class _FastComposer(_Composer, _FastParser):
+    parser_class = _FastParser
+
+
+class _PurePythonComposer(_Composer, _PurePythonParser):
+    parser_class = _PurePythonParser
+
+
 def _compose(text: str, builder: _Builder) -> Node | None:
-    composer = _Composer(text, builder)
+    try:
+        return _compose_with(_FastComposer, text, builder)
+    except yaml.MarkedYAMLError as error:
+        if _LIBYAML_DEPTH_ERROR not in str(error.problem):
+            raise
+    # Read again event by event: the composer stops at MAX_DEPTH, at its place.
+    builder.errors.clear()
+    return _compose_with(_PurePythonComposer, text, builder)
+
+
+def _compose_with(composer_class: type[_Composer], text: str, builder: _Builder) -> Node | None:
+    composer = composer_class(text, builder)
     try:
         return composer.get_single_node()
     finally:

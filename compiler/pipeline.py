@@ -1,16 +1,24 @@
-"""The pipeline, end to end: YAML file -> checked IR -> Python source -> module."""
+"""The pipeline, end to end: YAML -> checked IR -> Python source -> module.
+
+These functions are the public Python API (re-exported by `accoil_map`).
+Each takes a mapping as a file path (`str` without a line break, or any
+`os.PathLike`), as YAML text (`str` with a line break, or `bytes`), or as
+the `Checked` result of an earlier `check`.
+"""
 
 from __future__ import annotations
 
+import os
+import types
 from dataclasses import dataclass
-from os import PathLike
+from typing import Any, Union
 
 from . import ir
 from .analysis import analyse
 from .audit import audit_source
 from .codegen import generate
 from .errors import Diagnostic, MappingError
-from .loader import Document, load_document
+from .loader import Document, load_bytes, load_document, load_text
 from .lower import lower
 from .modules import import_source
 from .schema import validate_schema
@@ -18,16 +26,28 @@ from .schema import validate_schema
 
 @dataclass(frozen=True)
 class Checked:
-    """A mapping that passed every check, with its warnings."""
+    """A mapping that passed every check: its document, its IR and its warnings."""
 
     document: Document
     mapping: ir.Mapping
     warnings: tuple[Diagnostic, ...]
 
 
-def check(path: str | PathLike) -> Checked:
-    """Load, schema-check, lower and analyse a mapping file; raises MappingError."""
-    document = load_document(path)
+MappingInput = Union[str, bytes, "os.PathLike[str]", Checked]
+
+
+def check(mapping: MappingInput, *, filename: str | None = None) -> Checked:
+    """Load, schema-check, lower and analyse a mapping; raises MappingError.
+
+    `filename` names YAML given as text in diagnostics (default `<string>`).
+    """
+    if isinstance(mapping, Checked):
+        return mapping
+    return check_document(_document(mapping, filename))
+
+
+def check_document(document: Document) -> Checked:
+    """The checks of `check`, on a document already loaded."""
     problems = validate_schema(document)
     if problems:
         raise MappingError([*problems, *document.warnings])
@@ -43,14 +63,31 @@ def check(path: str | PathLike) -> Checked:
     return Checked(document, mapping, tuple(warnings))
 
 
-def module_source(checked: Checked) -> str:
-    """The generated module for a checked mapping, audited before anyone runs or writes it."""
-    source = generate(checked.mapping)
+def compile_source(mapping: MappingInput, *, filename: str | None = None) -> str:
+    """The generated module's source, audited before anyone runs or writes it."""
+    source = generate(check(mapping, filename=filename).mapping)
     audit_source(source)
     return source
 
 
-def load_compiled(path: str | PathLike):
-    """Compile a mapping file and import the result as a module."""
-    checked = check(path)
-    return import_source(module_source(checked), checked.mapping.name)
+def load(mapping: MappingInput, *, filename: str | None = None) -> types.ModuleType:
+    """Compile a mapping and import the result: a module with `transform(event)`."""
+    checked = check(mapping, filename=filename)
+    return import_source(compile_source(checked), checked.mapping.name)
+
+
+def explain(mapping: MappingInput, event: Any, *, filename: str | None = None):
+    """What each rule does with one event, and why; `str()` of the result is the report."""
+    from .explain import explain_event  # the interpreter is only needed here
+
+    return explain_event(check(mapping, filename=filename).mapping, event)
+
+
+def _document(mapping: str | bytes | os.PathLike, filename: str | None) -> Document:
+    if isinstance(mapping, bytes):
+        return load_bytes(mapping, filename or "<string>")
+    if isinstance(mapping, str) and "\n" in mapping:
+        return load_text(mapping, filename or "<string>")
+    if isinstance(mapping, (str, os.PathLike)):
+        return load_document(mapping)
+    raise TypeError(f"a mapping is a path, YAML text or Checked, not {type(mapping).__name__}")

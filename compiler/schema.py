@@ -7,7 +7,7 @@ import difflib
 import functools
 import json
 from collections.abc import Iterator
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -16,9 +16,8 @@ from jsonschema.exceptions import ValidationError, best_match
 from .errors import Diagnostic
 from .loader import Document
 
-# The project is installed editable, so the schemas/ directory beside the
-# package is the one in the source tree.
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+#: The schemas shipped with the package (schemas/ in the repository).
+SCHEMAS = files("accoil_map.schemas")
 
 _OPERATORS = ("path", "coalesce", "merge", "groups", "value", "literal", "object")
 _MODIFIERS = ("as", "default", "omit_keys")
@@ -35,7 +34,7 @@ _YAML_TYPES = {
 
 @functools.cache
 def _load(relative: str) -> dict:
-    return json.loads((SCHEMAS / relative).read_text(encoding="utf-8"))
+    return json.loads(SCHEMAS.joinpath(*relative.split("/")).read_text(encoding="utf-8"))
 
 
 @functools.cache

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import functools
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from compiler.modules import import_source
-from compiler.pipeline import check, module_source
+from accoil_map import check, compile_source
+from accoil_map.modules import import_source
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS = sorted((ROOT / "mappings").glob("*.yaml"))
 SHIPPED = ("amplitude", "segment", "posthog")
+
+
+def venv_tool(name: str) -> str | None:
+    """A command-line tool of the test environment: beside this Python, else on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if os.access(beside, os.X_OK) else shutil.which(name)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -29,7 +38,7 @@ def _private_module_cache(tmp_path_factory):
 def compiled(mapping: Path):
     """(source, module, checked) for a mapping file, compiled once per test session."""
     checked = check(mapping)
-    source = module_source(checked)
+    source = compile_source(checked)
     return source, import_source(source, checked.mapping.name), checked
 
 

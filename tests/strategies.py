@@ -31,7 +31,7 @@ import yaml
 from hypothesis import strategies as st
 
 SOURCES = ("amplitude", "segment", "posthog", "custom")
-from compiler.ir import CALL_TYPES, CONVERSIONS, REQUIRED_KEYS
+from accoil_map.ir import CALL_TYPES, CONVERSIONS, REQUIRED_KEYS
 
 OPERATORS = ("path", "coalesce", "merge", "groups", "value", "literal", "object")
 MODIFIERS = ("as", "default", "omit_keys")

@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from compiler import runtime
-from compiler.audit import (
+from accoil_map import runtime
+from accoil_map.audit import (
     ALLOWED_BUILTINS,
     ALLOWED_IMPORTS,
     UnsafeModuleError,

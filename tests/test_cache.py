@@ -12,8 +12,8 @@ import shutil
 
 import pytest
 
-from compiler import cache
-from compiler.cli import main
+from accoil_map import cache
+from accoil_map.cli import main
 from tests.conftest import ROOT
 
 EVENT = (
@@ -49,7 +49,7 @@ def test_second_run_uses_the_entry_and_gives_the_same_output(workspace, monkeypa
     def no_compiling(*args, **kwargs):
         raise AssertionError("a cached mapping was checked again")
 
-    monkeypatch.setattr("compiler.pipeline.check", no_compiling)
+    monkeypatch.setattr("accoil_map.pipeline.check", no_compiling)
     assert run(mapping, events, root / "second.ndjson") == 0
     first = (root / "first.ndjson").read_bytes()
     assert first == (root / "second.ndjson").read_bytes()

@@ -23,9 +23,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from compiler import __version__
-from compiler.codegen import generate
-from compiler.pipeline import check
+from accoil_map import __version__, check
+from accoil_map.codegen import generate
 from tests import strategies as S
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,7 +134,7 @@ def big_mapping_file(tmp_path_factory) -> Path:
 def _compile_in_subprocess(paths: list[Path], hash_seed: str) -> bytes:
     env = dict(os.environ, PYTHONHASHSEED=hash_seed)
     result = subprocess.run(
-        [sys.executable, "-m", "compiler", "compile", *map(str, paths), "-o", "-"],
+        [sys.executable, "-m", "accoil_map", "compile", *map(str, paths), "-o", "-"],
         cwd=ROOT,
         env=env,
         capture_output=True,

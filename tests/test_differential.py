@@ -36,16 +36,15 @@ from hypothesis import HealthCheck, Phase, find, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from compiler import ir, runtime
-from compiler.analysis import analyse
-from compiler.codegen import generate
-from compiler.errors import MappingError
-from compiler.interpreter import Interpreter, Scope, evaluate
-from compiler.loader import load_text
-from compiler.lower import Lowerer, lower
-from compiler.modules import import_source
-from compiler.pipeline import check
-from compiler.schema import validate_schema
+from accoil_map import check, ir, runtime
+from accoil_map.analysis import analyse
+from accoil_map.codegen import generate
+from accoil_map.errors import MappingError
+from accoil_map.interpreter import Interpreter, Scope, evaluate
+from accoil_map.loader import load_text
+from accoil_map.lower import Lowerer, lower
+from accoil_map.modules import import_source
+from accoil_map.schema import validate_schema
 from tests import strategies as S
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +76,7 @@ def deep(request):
 
 
 def check_text(text: str, path: str = "generated.yaml") -> ir.Mapping:
-    """compiler.pipeline.check, from text instead of a file."""
+    """accoil_map.pipeline.check, from text instead of a file."""
     document = load_text(text, path)
     problems = validate_schema(document)
     if problems:

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler import ir
-from compiler.exclusive import IS_NONE_OF, IS_ONE_OF, LACKS_PREFIX, ValueTest, excludes, rule_test
-from compiler.interpreter import Interpreter
-from compiler.modules import import_source
-from compiler.pipeline import check, module_source
+from accoil_map import check, compile_source, ir
+from accoil_map.exclusive import IS_NONE_OF, IS_ONE_OF, LACKS_PREFIX, ValueTest, excludes, rule_test
+from accoil_map.interpreter import Interpreter
+from accoil_map.modules import import_source
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = ir.GetKey(ir.Event(), "event")
@@ -110,7 +109,7 @@ def _module(text: str, tmp_path: Path):
     path = tmp_path / "m.yaml"
     path.write_text(text, encoding="utf-8")
     checked = check(str(path))
-    source = module_source(checked)
+    source = compile_source(checked)
     return source, import_source(source, "m"), Interpreter(checked.mapping)
 
 
@@ -180,5 +179,5 @@ def test_rules_that_overlap_all_fire(tmp_path):
 
 @pytest.mark.parametrize("name", ["amplitude", "segment", "posthog"])
 def test_shipped_mappings_have_one_rule_per_event(name):
-    source = module_source(check(str(ROOT / "mappings" / f"{name}.yaml")))
+    source = compile_source(check(str(ROOT / "mappings" / f"{name}.yaml")))
     assert "out = []" not in source and "out.append" not in source

@@ -10,10 +10,10 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from compiler.golden import GoldenPaths, evaluate_case, load_case, serialize
-from compiler.interpreter import Interpreter
-from compiler.runtime import RejectEvent
-from compiler.schema import payload_schema
+from accoil_map.golden import GoldenPaths, evaluate_case, load_case, serialize
+from accoil_map.interpreter import Interpreter
+from accoil_map.runtime import RejectEvent
+from accoil_map.schema import payload_schema
 
 from .conftest import MAPPINGS, ROOT, SHIPPED, compiled
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from compiler.errors import MappingError
-from compiler.loader import Mark, load_document, load_text
+from accoil_map.errors import MappingError
+from accoil_map.loader import Mark, load_document, load_text
 
 
 def errors_of(text: str) -> list[tuple[int, int, str]]:

@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from compiler.runner import open_input, run_parallel, run_stream
-from compiler.schema import payload_schema
+from accoil_map.runner import open_input, run_parallel, run_stream
+from accoil_map.schema import payload_schema
 from tests.conftest import MAPPINGS, ROOT, compiled
 
 MAPPING_BY_NAME = {path.stem: path for path in MAPPINGS}
@@ -375,7 +375,7 @@ def test_cli_run(case, workers, tmp_path):
     name, _, data, path, expected = case
     out, rejects = tmp_path / "out.ndjson", tmp_path / "rejects.ndjson"
     result = subprocess.run(
-        [sys.executable, "-m", "compiler", "run", str(MAPPING_BY_NAME[name]), "-i", str(path),
+        [sys.executable, "-m", "accoil_map", "run", str(MAPPING_BY_NAME[name]), "-i", str(path),
          "-o", str(out), "--rejects", str(rejects), "--workers", str(workers)],
         capture_output=True, text=True, timeout=120, cwd=ROOT, check=False,
     )

@@ -11,7 +11,6 @@ import ast
 import copy
 import json
 import re
-import shutil
 import subprocess
 import time
 from datetime import datetime, timedelta
@@ -24,8 +23,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from compiler import runtime as rt
-from compiler.runtime import (
+from accoil_map import runtime as rt
+from accoil_map.runtime import (
     HELPER_NAMES,
     RejectEvent,
     emit_source,
@@ -63,6 +62,7 @@ from compiler.runtime import (
     to_timestamp,
     truthy,
 )
+from tests.conftest import venv_tool
 
 FAST = settings(deadline=None, max_examples=150)
 EPOCH = datetime(1970, 1, 1)
@@ -1103,12 +1103,12 @@ def test_declared_needs_and_imports_are_complete():
         assert wanted_modules == declared_modules, (name, wanted_modules, declared_modules)
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff not installed")
+@pytest.mark.skipif(venv_tool("ruff") is None, reason="ruff not installed")
 def test_emit_source_is_ruff_clean(tmp_path):
     path = tmp_path / "emitted.py"
     path.write_text(emit_source(HELPER_NAMES), encoding="utf-8")
     result = subprocess.run(
-        ["ruff", "check", "--no-cache", "--isolated", "--select", "E,F,W,B", str(path)],
+        [venv_tool("ruff"), "check", "--no-cache", "--isolated", "--select", "E,F,W,B", str(path)],
         capture_output=True,
         text=True,
         check=False,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from compiler.loader import load_text
-from compiler.schema import SCHEMAS, payload_schema, source_fields, validate_schema
+from accoil_map.loader import load_text
+from accoil_map.schema import payload_schema, source_fields, validate_schema
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 AMPLITUDE = """\
 # yaml-language-server: $schema=../schemas/mapping.schema.json

@@ -22,12 +22,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from compiler.audit import audit_source
-from compiler.codegen import generate
-from compiler.errors import MappingError
-from compiler.ir import KEY_TYPES
-from compiler.modules import import_source
-from compiler.pipeline import check
+from accoil_map import check
+from accoil_map.audit import audit_source
+from accoil_map.codegen import generate
+from accoil_map.errors import MappingError
+from accoil_map.ir import KEY_TYPES
+from accoil_map.modules import import_source
 from tests.conftest import MAPPINGS, compiled
 
 TS = "2024-01-01T00:00:00.000Z"

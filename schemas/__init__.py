@@ -1,0 +1,1 @@
+"""The JSON Schemas of accoil-map, shipped inside the package as `accoil_map.schemas` (data only)."""
