@@ -27,17 +27,9 @@ import jinja2
 import jmespath
 import yaml
 
-REQUIRED = {
-    "identify": ("userId", "timestamp"),
-    "group": ("groupId", "timestamp"),
-    "track": ("event", "userId", "timestamp"),
-    "page": ("timestamp",),
-    "screen": ("timestamp",),
-}
-from accoil_map.ir import KEY_TYPES
+from accoil_map.language import KEY_TYPES, OPERATORS
+from accoil_map.language import REQUIRED_KEYS as REQUIRED
 
-OPERATORS = ("path", "coalesce", "merge", "groups", "value", "literal", "object")
-MODIFIERS = ("omit_keys", "as", "default")
 SINGLE_EXPRESSION = re.compile(r"\{\{(.*)\}\}", re.DOTALL)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from . import ir
+from . import ir, language
 from .errors import Diagnostic
 from .loader import Document
+from .runtime.contract import accepts
 
 
 def analyse(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
@@ -20,18 +21,18 @@ def analyse(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
 def _check_rule(doc: Document, rule: ir.Rule, path: tuple) -> list[Diagnostic]:
     found = []
     produced = {f.key: f.value for f in rule.fields}
-    for key in ir.REQUIRED_KEYS[rule.call_type]:
+    for key in language.REQUIRED_KEYS[rule.call_type]:
         if key not in produced:
             found.append(doc.diagnostic(
                 (*path, "emit"),
                 f"a {rule.call_type} call needs '{key}', and this rule does not produce it",
                 f"add '{key}:' under emit",
             ))
-        elif isinstance(produced[key], ir.Const) and not ir.accepts(key, produced[key].value, True):
+        elif isinstance(produced[key], ir.Const) and not accepts(key, produced[key].value, True):
             found.append(doc.diagnostic(
                 (*path, "emit", key),
                 f"a {rule.call_type} call needs '{key}', and this constant never fits: "
-                f"{ir.requirement(key)}",
+                f"{language.requirement(key)}",
             ))
     for position, key in enumerate(doc.data["rules"][path[1]].get("require", ())):
         if key not in produced:

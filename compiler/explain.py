@@ -8,7 +8,7 @@ import orjson
 
 from . import ir
 from .interpreter import Interpreter, RuleTrace, Scope
-from .ir import requirement
+from .language import requirement
 from .runtime import RejectEvent
 
 _WIDTH = 60

@@ -14,35 +14,15 @@ from typing import Any
 
 import jmespath
 
-from . import ir, runtime
-from .ir import COMPARISONS
-from .runtime import RejectEvent
+from . import ir, language
+from .helpers import helper_objects
+from .runtime.contract import accepts
+from .runtime.groups import select_groups
+from .runtime.jmes import RejectEvent, _jp_type, get_key, jp_index, jp_search, truthy
+from .runtime.objects import merge, omit_keys
 
-_CONVERSIONS = {
-    "string": runtime.to_text,
-    "number": runtime.to_number,
-    "integer": runtime.to_integer,
-    "boolean": runtime.to_boolean,
-    "timestamp": runtime.to_timestamp,
-}
-_STRING_FILTERS = {
-    "lower": runtime.f_lower,
-    "upper": runtime.f_upper,
-    "trim": runtime.f_trim,
-    "title": runtime.f_title,
-    "capitalize": runtime.f_capitalize,
-    "string": runtime.to_text,
-    "int": runtime.to_integer,
-    "float": runtime.to_number,
-    "length": runtime.f_length,
-    "first": runtime.f_first,
-    "last": runtime.f_last,
-}
-_FUNCTIONS = {
-    "contains": runtime.jp_contains,
-    "starts_with": runtime.jp_starts_with,
-    "ends_with": runtime.jp_ends_with,
-}
+#: Run-time helpers by name, as the language tables name them.
+_HELPERS = helper_objects()
 
 
 @dataclass
@@ -91,9 +71,9 @@ def evaluate(expr: ir.Expr, scope: Scope) -> Any:
         case ir.DefineRef(name):
             return scope.define(name)
         case ir.GetKey(target, key):
-            return runtime.get_key(evaluate(target, scope), key)
+            return get_key(evaluate(target, scope), key)
         case ir.GetIndex(target, index):
-            return runtime.jp_index(evaluate(target, scope), index)
+            return jp_index(evaluate(target, scope), index)
         case ir.Template(parts):
             return _render(parts, scope)
         case ir.Filter(name, target, args):
@@ -101,7 +81,7 @@ def evaluate(expr: ir.Expr, scope: Scope) -> Any:
         case ir.Coalesce(items):
             return next((v for v in (evaluate(i, scope) for i in items) if v is not None), None)
         case ir.Merge(items):
-            return runtime.merge(*(evaluate(item, scope) for item in items))
+            return merge(*(evaluate(item, scope) for item in items))
         case ir.ObjectLit(items):
             pairs = ((key, evaluate(value, scope)) for key, value in items)
             built = {key: value for key, value in pairs if value is not None}
@@ -111,53 +91,62 @@ def evaluate(expr: ir.Expr, scope: Scope) -> Any:
         case ir.Groups():
             return _groups(expr, scope)
         case ir.Convert(target, to):
-            return _CONVERSIONS[to](evaluate(target, scope))
-        case ir.Default(target, fallback):
+            return _HELPERS[language.CONVERSIONS[to]](evaluate(target, scope))
+        case ir.Default(target, fallback, replace_empty):
             value = evaluate(target, scope)
-            return evaluate(fallback, scope) if value is None else value
+            if value is None or (replace_empty and value == ""):
+                return evaluate(fallback, scope)
+            return value
         case ir.OmitKeys(target, needles):
-            return runtime.omit_keys(evaluate(target, scope), needles)
+            return omit_keys(evaluate(target, scope), needles)
         case ir.Compare(op, left, right):
-            return COMPARISONS[op](evaluate(left, scope), evaluate(right, scope))
+            return compare(op, evaluate(left, scope), evaluate(right, scope))
         case ir.And(left, right):
             value = evaluate(left, scope)
-            return evaluate(right, scope) if runtime.truthy(value) else value
+            return evaluate(right, scope) if truthy(value) else value
         case ir.Or(left, right):
             value = evaluate(left, scope)
-            return value if runtime.truthy(value) else evaluate(right, scope)
+            return value if truthy(value) else evaluate(right, scope)
         case ir.Not(target):
-            return not runtime.truthy(evaluate(target, scope))
+            return not truthy(evaluate(target, scope))
         case ir.Call(name, args):
-            return _FUNCTIONS[name](*(evaluate(arg, scope) for arg in args))
+            helper = _HELPERS[language.COMPILED_FUNCTIONS[name][1]]
+            return helper(*(evaluate(arg, scope) for arg in args))
         case ir.Jmes(text):
-            return runtime.jp_search(jmespath.compile(text), scope.event)
+            return jp_search(jmespath.compile(text), scope.event)
     raise TypeError(f"unknown IR node {expr!r}")
 
 
 def _render(parts: tuple, scope: Scope) -> str | None:
     # Every part is evaluated, in order (one may reject the event); then any missing one
     # makes the whole text missing.
-    texts = [part if isinstance(part, str) else runtime.to_text(evaluate(part, scope)) for part in parts]
+    texts = [part if isinstance(part, str) else _text(evaluate(part, scope)) for part in parts]
     return None if None in texts else "".join(texts)
 
 
+def _text(value: Any) -> str | None:
+    return _HELPERS[language.CONVERSIONS["string"]](value)
+
+
+def compare(op: str, left: Any, right: Any) -> Any:
+    """A JMESPath comparison (language.COMPARISONS) of two values."""
+    comparison = language.COMPARISONS[op]
+    result = _HELPERS[comparison.helper](left, right)
+    return not result if comparison.negated else result
+
+
 def _filter(name: str, value: Any, args: tuple, scope: Scope) -> Any:
-    if name == "default":
-        replace_empty = len(args) == 2 and evaluate(args[1], scope) is True
-        if value is None or (replace_empty and value == ""):
-            return evaluate(args[0], scope)
-        return value
-    if name == "replace":
-        old, new = (runtime.to_text(evaluate(arg, scope)) for arg in args)
-        return None if old is None or new is None else runtime.f_replace(value, old, new)
-    if name == "join":
-        separator = runtime.to_text(evaluate(args[0], scope)) if args else ""
-        return None if separator is None else runtime.f_join(value, separator)
-    return _STRING_FILTERS[name](value)
+    """A filter with a run-time helper; `join` has a default separator."""
+    texts = [_text(evaluate(arg, scope)) for arg in args]
+    if name == "join" and not texts:
+        texts = [language.JOIN_SEPARATOR]
+    if None in texts:
+        return None
+    return _HELPERS[language.FILTERS[name].helper](value, *texts)
 
 
 def _groups(expr: ir.Groups, scope: Scope) -> list | None:
-    return runtime.select_groups(
+    return select_groups(
         evaluate(expr.ids, scope),
         evaluate(expr.traits, scope),
         expr.by_type,
@@ -177,20 +166,20 @@ class Interpreter:
     def trace(self, event: Any) -> list[RuleTrace]:
         """Every rule's outcome for one event; raises RejectEvent on bad event data."""
         if not isinstance(event, dict):
-            raise RejectEvent(f"the event is not a JSON object (got {runtime._jp_type(event)})")
+            raise RejectEvent(f"the event is not a JSON object (got {_jp_type(event)})")
         scope = Scope(self.mapping, event)
         return [self._rule(rule, scope) for rule in self.mapping.rules]
 
     def _rule(self, rule: ir.Rule, scope: Scope) -> RuleTrace:
         trace = RuleTrace(rule.name, rule.call_type, rule.condition_text, matched=True)
         if rule.condition is not None:
-            trace.matched = runtime.truthy(evaluate(rule.condition, scope))
+            trace.matched = truthy(evaluate(rule.condition, scope))
             if not trace.matched:
                 return trace
         # Required keys first: when one is missing, the other values are never computed.
         required = [f for f in rule.fields if f.key in rule.required]
         trace.fields = [FieldTrace(f.key, evaluate(f.value, scope), f.origin) for f in required]
-        trace.missing = tuple(t.key for t in trace.fields if not ir.accepts(t.key, t.value, True))
+        trace.missing = tuple(t.key for t in trace.fields if not accepts(t.key, t.value, True))
         if trace.missing:
             return trace
         values = {t.key: t.value for t in trace.fields}
@@ -200,7 +189,7 @@ class Interpreter:
         ]
         trace.payload = {"type": rule.call_type}
         trace.payload.update(
-            (t.key, t.value) for t in trace.fields if ir.accepts(t.key, t.value, t.key in values)
+            (t.key, t.value) for t in trace.fields if accepts(t.key, t.value, t.key in values)
         )
         return trace
 

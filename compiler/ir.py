@@ -12,70 +12,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import runtime
-from .runtime import _KEY_TYPES, accepts  # noqa: F401  (re-exported)
 
-CALL_TYPES = ("identify", "group", "track", "page", "screen")
-
-#: Keys each Accoil call needs; a missing or empty-string value stops the call.
-REQUIRED_KEYS = {
-    "identify": ("userId", "timestamp"),
-    "group": ("groupId", "timestamp"),
-    "track": ("event", "userId", "timestamp"),
-    "page": ("timestamp",),
-    "screen": ("timestamp",),
-}
-
-# The types of the keys Accoil defines live with the run-time helpers, since
-# generated modules check them too; see runtime.accepts.
-KEY_TYPES = _KEY_TYPES
-_TYPE_NAMES = {str: "a non-empty string", dict: "an object", list: "a list"}
-
-
-def requirement(key: str) -> str:
-    """What a required key must hold, for messages: 'userId must be a non-empty string'."""
-    expected = KEY_TYPES.get(key)
-    return f"{key} must be {_TYPE_NAMES[expected]}" if expected else f"{key} must be present"
-
-
-CONVERSIONS = ("string", "number", "integer", "boolean", "timestamp")
-
-FILTERS = {
-    # name: (min args, max args)
-    "default": (1, 2),
-    "lower": (0, 0),
-    "upper": (0, 0),
-    "trim": (0, 0),
-    "title": (0, 0),
-    "capitalize": (0, 0),
-    "replace": (2, 2),
-    "string": (0, 0),
-    "int": (0, 0),
-    "float": (0, 0),
-    "length": (0, 0),
-    "first": (0, 0),
-    "last": (0, 0),
-    "join": (0, 1),
-}
-FILTER_ALIASES = {"d": "default"}
-
-COMPARATORS = ("eq", "ne", "lt", "le", "gt", "ge")
-#: The JMESPath meaning of each comparator (shared by the interpreter and constant folding).
-COMPARISONS = {
-    "eq": runtime.jp_eq,
-    "ne": lambda a, b: not runtime.jp_eq(a, b),
-    "lt": runtime.jp_lt,
-    "le": runtime.jp_le,
-    "gt": runtime.jp_gt,
-    "ge": runtime.jp_ge,
-}
-JMESPATH_FUNCTIONS = {"contains": 2, "starts_with": 2, "ends_with": 2}
-
-
+@dataclass(frozen=True)
 class Expr:
-    """Base class of expression nodes; each evaluates to a JSON value or None (missing)."""
+    """Base class of expression nodes; each evaluates to a JSON value or None (missing).
 
-    __slots__ = ()
+    `line` is the mapping line the node came from; it takes no part in equality,
+    so equal expressions from different lines are computed once.
+    """
+
+    line: int = field(default=0, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -126,7 +72,8 @@ class Template(Expr):
 
 @dataclass(frozen=True)
 class Filter(Expr):
-    """A template filter applied to `target` with extra arguments."""
+    """A template filter with a run-time helper (see language.FILTERS), applied to
+    `target` with constant arguments."""
 
     name: str
     target: Expr
@@ -176,7 +123,7 @@ class Groups(Expr):
 
 @dataclass(frozen=True)
 class Convert(Expr):
-    """`as:` conversion; a value that cannot be converted becomes missing."""
+    """`as:` (or a converting filter); a value that cannot be converted becomes missing."""
 
     target: Expr
     to: str
@@ -184,10 +131,12 @@ class Convert(Expr):
 
 @dataclass(frozen=True)
 class Default(Expr):
-    """`default:`: the fallback when target is missing."""
+    """`default:` (or the `default` filter): the fallback when target is missing,
+    or also when it is the empty string with `replace_empty`."""
 
     target: Expr
     fallback: Expr
+    replace_empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -200,7 +149,7 @@ class OmitKeys(Expr):
 
 @dataclass(frozen=True)
 class Compare(Expr):
-    """JMESPath comparison; `op` is one of COMPARATORS."""
+    """JMESPath comparison; `op` is a key of language.COMPARISONS."""
 
     op: str
     left: Expr
@@ -232,7 +181,7 @@ class Not(Expr):
 
 @dataclass(frozen=True)
 class Call(Expr):
-    """A JMESPath function of the compiled subset (contains, starts_with, ends_with)."""
+    """A JMESPath function of the compiled subset (language.COMPILED_FUNCTIONS)."""
 
     name: str
     args: tuple[Expr, ...]
@@ -252,6 +201,7 @@ class EmitField:
     key: str
     value: Expr
     origin: str
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -265,6 +215,7 @@ class Rule:
     condition: Expr | None = None
     condition_text: str | None = None
     description: str | None = None
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -274,6 +225,7 @@ class Define:
     name: str
     value: Expr
     origin: str
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -336,3 +288,48 @@ def walk(expr: Expr):
 def defines_used(expr: Expr) -> set[str]:
     """Names of the defines an expression refers to directly."""
     return {node.name for node in walk(expr) if isinstance(node, DefineRef)}
+
+
+# --------------------------------------------------------------------------
+# Building nodes: constants are checked, reads of constants folded
+# --------------------------------------------------------------------------
+
+
+class ConstantError(ValueError):
+    """A constant that no JSON payload can carry."""
+
+
+_INT64 = range(-(2**63), 2**64)
+
+
+def constant(value: Any, line: int = 0) -> Const:
+    """A mapping constant; NaN, infinities and integers beyond 64 bits are refused."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and item - item != 0.0:
+            raise ConstantError(f"{item!r} is not a number JSON can carry")
+        if isinstance(item, int) and not isinstance(item, bool) and item not in _INT64:
+            raise ConstantError("integers beyond 64 bits cannot be written as JSON here")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return Const(value, line=line)
+
+
+def get_key(target: Expr, key: str, line: int = 0) -> Expr:
+    """`target[key]`, computed now when the target is a constant."""
+    if isinstance(target, Const):
+        value = target.value
+        return Const(value.get(key) if isinstance(value, dict) else None, line=line)
+    return GetKey(target, key, line=line)
+
+
+def get_index(target: Expr, index: int, line: int = 0) -> Expr:
+    """`target[index]`, computed now when the target is a constant."""
+    if isinstance(target, Const):
+        value = target.value
+        inside = isinstance(value, list) and -len(value) <= index < len(value)
+        return Const(value[index] if inside else None, line=line)
+    return GetIndex(target, index, line=line)

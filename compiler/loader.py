@@ -101,6 +101,11 @@ class Document:
                 return mark
         return Mark(1, 1)
 
+    def key_line(self, path: tuple) -> int:
+        """The line of the key that names `path` (of its value when it has no key)."""
+        mark = self.key_marks.get(tuple(path))
+        return mark.line if mark is not None else self.locate(path).line
+
     def diagnostic(
         self,
         path: tuple,

@@ -72,7 +72,7 @@ def open_input(path: str) -> BinaryIO:
 
 @functools.cache  # few (rule, missing keys) pairs exist, and many lines share one
 def _drop_reason(rule: str, missing: tuple[str, ...]) -> str:
-    from .ir import requirement  # here: a run with nothing dropped never needs the IR
+    from .language import requirement  # here: a run with nothing dropped never needs it
 
     return f"rule '{rule}': " + "; ".join(requirement(key) for key in missing)
 

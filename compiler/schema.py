@@ -14,13 +14,12 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import Diagnostic
+from .language import MODIFIERS, OPERATORS
 from .loader import Document
 
 #: The schemas shipped with the package (schemas/ in the repository).
 SCHEMAS = files("accoil_map.schemas")
 
-_OPERATORS = ("path", "coalesce", "merge", "groups", "value", "literal", "object")
-_MODIFIERS = ("as", "default", "omit_keys")
 _YAML_TYPES = {
     "object": "a mapping",
     "array": "a list",
@@ -91,7 +90,7 @@ def _unknown_keys(doc: Document, path: tuple, error: ValidationError) -> Iterato
     for key in error.instance:
         if key in allowed:
             continue
-        if key in _OPERATORS:
+        if key in OPERATORS:
             # Each operator's schema rejects the other operators: report the
             # conflict once, at whichever of the two is written second.
             operator = error.schema["required"][0]
@@ -109,8 +108,8 @@ def _bad_key(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
     # propertyNames errors carry the object's path and the key as the instance.
     key = error.instance
     if error.validator == "not":  # a modifier in an object literal
-        typo = [k for k in _keys_at(doc, path) if k not in _MODIFIERS]
-        close = [m for k in typo for m in difflib.get_close_matches(k, _OPERATORS, n=1)]
+        typo = [k for k in _keys_at(doc, path) if k not in MODIFIERS]
+        close = [m for k in typo for m in difflib.get_close_matches(k, OPERATORS, n=1)]
         hint = (
             f"did you mean '{close[0]}'?"
             if close
@@ -118,7 +117,7 @@ def _bad_key(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
         )
         return doc.diagnostic(
             (*path, key),
-            f"'{key}' only applies to an operator ({', '.join(_OPERATORS)})",
+            f"'{key}' only applies to an operator ({', '.join(OPERATORS)})",
             hint,
             at_key=True,
         )

@@ -31,10 +31,19 @@ import yaml
 from hypothesis import strategies as st
 
 SOURCES = ("amplitude", "segment", "posthog", "custom")
-from accoil_map.ir import CALL_TYPES, CONVERSIONS, REQUIRED_KEYS
-
-OPERATORS = ("path", "coalesce", "merge", "groups", "value", "literal", "object")
-MODIFIERS = ("as", "default", "omit_keys")
+from accoil_map.language import (
+    CALL_TYPES,
+    COMPARISONS,
+    CONVERSIONS,
+    FILTER_ALIASES,
+    FILTERS,
+    GROUP_COMPARES,
+    GROUP_ORDERS,
+    GROUP_SORT_KEYS,
+    MODIFIERS,
+    OPERATORS,
+    REQUIRED_KEYS,
+)
 
 # --------------------------------------------------------------------------
 # Vocabulary shared by events and mappings, so that paths usually hit data
@@ -468,7 +477,7 @@ _JP_KINDS = st.sampled_from([
     "atom", "atom", "compare", "compare", "and", "or", "not", "contains", "starts", "ends",
     "in_list", "current",
 ])
-_COMPARATORS = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
+_COMPARATORS = st.sampled_from([comparison.token for comparison in COMPARISONS.values()])
 _IN_LIST = st.lists(st.sampled_from(EVENT_NAMES[:8]), min_size=1, max_size=3)
 _AFFIXES = st.sampled_from(["'$'", "'Sign'", "''", "'ed'", "'a'"])
 
@@ -546,11 +555,8 @@ JINJA_LITERALS = st.one_of(
     SAFE_TEXT.map('"{}"'.format),
     st.sampled_from(["0", "1", "-1", "2.5", "-0.5", "true", "false", "none", "1e3"]),
 )
-_FILTERS = st.sampled_from([
-    "default", "d", "default_true", "default_kw", "lower", "upper", "trim", "title",
-    "capitalize", "replace", "string", "int", "float", "length", "first", "last", "join",
-    "join_sep",
-])
+# Every filter and alias of the language, and the argument forms of default and join.
+_FILTERS = st.sampled_from([*FILTERS, *FILTER_ALIASES, "default_true", "default_kw", "join_sep"])
 _TRUE_FALSE = st.sampled_from(["true", "false"])
 _REPLACE_OLD = st.sampled_from(["a", " ", "$", "", "Ü"])
 _JOIN_SEP = st.sampled_from([", ", "", "-", "é"])
@@ -645,11 +651,11 @@ OBJECT_KEYS = st.sampled_from(
 )
 _OBJECT_OP_KEYS = st.one_of(OBJECT_KEYS, st.sampled_from(OPERATORS + MODIFIERS))
 _NEEDLES = st.lists(st.sampled_from(OMIT_NEEDLES), min_size=1, max_size=2, unique=True)
-_CONVERSION = st.sampled_from(CONVERSIONS)
+_CONVERSION = st.sampled_from(list(CONVERSIONS))
 _SORT_OPTIONS = (
-    ("by", st.sampled_from(["groupId", "groupType"])),
-    ("order", st.sampled_from(["ascending", "descending"])),
-    ("compare", st.sampled_from(["string", "numeric"])),
+    ("by", st.sampled_from(GROUP_SORT_KEYS)),
+    ("order", st.sampled_from(GROUP_ORDERS)),
+    ("compare", st.sampled_from(GROUP_COMPARES)),
 )
 _TAKE = st.integers(1, 3)
 _TYPE_TRAIT = st.sampled_from(["group_type", "name", "ключ"])

@@ -7,13 +7,13 @@ import textwrap
 
 import pytest
 
-from accoil_map import runtime
 from accoil_map.audit import (
     ALLOWED_BUILTINS,
     ALLOWED_IMPORTS,
     UnsafeModuleError,
     audit_source,
 )
+from accoil_map.helpers import emit_source, registry
 from tests.conftest import MAPPINGS, compiled
 
 
@@ -25,7 +25,7 @@ def test_every_shipped_mapping_passes(mapping):
 
 def test_every_runtime_helper_passes():
     # Any mapping may pull any helper in; all of them together must pass.
-    source = runtime.emit_source(runtime.HELPER_NAMES)
+    source = emit_source(registry())
     source += "\nimport jmespath\n_JMESPATH_1 = jmespath.compile('a[?b]')\n"
     audit_source(source)
 

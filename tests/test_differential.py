@@ -37,14 +37,11 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from accoil_map import check, ir, runtime
-from accoil_map.analysis import analyse
 from accoil_map.codegen import generate
 from accoil_map.errors import MappingError
 from accoil_map.interpreter import Interpreter, Scope, evaluate
-from accoil_map.loader import load_text
-from accoil_map.lower import Lowerer, lower
+from accoil_map.lower_jmespath import lower_jmespath
 from accoil_map.modules import import_source
-from accoil_map.schema import validate_schema
 from tests import strategies as S
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,21 +72,6 @@ def deep(request):
 # --------------------------------------------------------------------------
 
 
-def check_text(text: str, path: str = "generated.yaml") -> ir.Mapping:
-    """accoil_map.pipeline.check, from text instead of a file."""
-    document = load_text(text, path)
-    problems = validate_schema(document)
-    if problems:
-        raise MappingError(problems)
-    mapping, problems = lower(document)
-    if not any(p.severity == "error" for p in problems):
-        problems += analyse(document, mapping)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise MappingError(errors)
-    return mapping
-
-
 class Compiled:
     """A mapping compiled both ways: the generated module and the interpreter."""
 
@@ -108,7 +90,7 @@ class Compiled:
 @functools.lru_cache(maxsize=256)
 def compiled_text(text: str) -> Compiled:
     try:
-        mapping = check_text(text)
+        mapping = check(text, filename="generated.yaml").mapping
     except MappingError as exc:  # a strategy bug, or a compiler that rejects a valid mapping
         problems = "\n".join(d.format() for d in exc.diagnostics)
         raise AssertionError(f"generated mapping rejected:\n{problems}\n--- YAML ---\n{text}")
@@ -338,15 +320,11 @@ def test_strategies_reach_the_shipped_rules(path):
 # The compiled JMESPath subset against jmespath.search
 # --------------------------------------------------------------------------
 
-_SCRATCH = load_text("version: 1\nname: jp\nsource: custom\nrules: []\n", "jp.yaml")
 _DUMMY = ir.Mapping("jp", "custom", "jp.yaml", "", (), ())
 
 
 def lower_path(text: str) -> ir.Expr:
-    lowerer = Lowerer(_SCRATCH)
-    expr = lowerer.jmespath(text, ("define", "v"))
-    assert not lowerer.diagnostics, [d.format() for d in lowerer.diagnostics]
-    return expr
+    return lower_jmespath(text)
 
 
 def _jmespath_agrees(text: str, data) -> None:

@@ -26,7 +26,7 @@ from accoil_map import check
 from accoil_map.audit import audit_source
 from accoil_map.codegen import generate
 from accoil_map.errors import MappingError
-from accoil_map.ir import KEY_TYPES
+from accoil_map.language import KEY_TYPES
 from accoil_map.modules import import_source
 from tests.conftest import MAPPINGS, compiled
 

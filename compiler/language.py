@@ -1,0 +1,177 @@
+"""The mapping language and the Accoil call contract, as tables.
+
+Every fact about the language lives here once: the schema checker, lowering,
+analysis, code generation, the reference interpreter, the run-time helpers
+and the test strategies all read these tables. Run-time behaviour is named
+by helper (a function of `accoil_map.runtime`, copied into generated modules
+by name), never re-implemented per stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --------------------------------------------------------------------------
+# The Accoil call contract
+# --------------------------------------------------------------------------
+
+#: Keys each call type needs; a call lacking one is not sent.
+REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
+    "identify": ("userId", "timestamp"),
+    "group": ("groupId", "timestamp"),
+    "track": ("event", "userId", "timestamp"),
+    "page": ("timestamp",),
+    "screen": ("timestamp",),
+}
+CALL_TYPES: tuple[str, ...] = tuple(REQUIRED_KEYS)
+
+#: Types of the keys Accoil defines. A value of another type (or an empty
+#: string) counts as missing: a required key stops the call, an optional one
+#: is left out, so no call body Accoil would refuse is ever sent. Any other
+#: key takes any value but null (and, when required, the empty string).
+KEY_TYPES: dict[str, type] = {
+    "userId": str,
+    "groupId": str,
+    "anonymousId": str,
+    "event": str,
+    "name": str,
+    "timestamp": str,
+    "traits": dict,
+    "properties": dict,
+    "context": dict,
+    "groupTraits": list,
+}
+
+_TYPE_NAMES = {str: "a non-empty string", dict: "an object", list: "a list"}
+
+
+def requirement(key: str) -> str:
+    """What a required key must hold, for messages: 'userId must be a non-empty string'."""
+    expected = KEY_TYPES.get(key)
+    return f"{key} must be {_TYPE_NAMES[expected]}" if expected else f"{key} must be present"
+
+
+# --------------------------------------------------------------------------
+# Values: operators, modifiers, conversions
+# --------------------------------------------------------------------------
+
+#: The keys that make a YAML mapping an operator rather than an object literal.
+OPERATORS: tuple[str, ...] = ("path", "coalesce", "merge", "groups", "value", "literal", "object")
+
+#: Modifiers of an operator mapping, in the order they apply.
+MODIFIERS: tuple[str, ...] = ("omit_keys", "as", "default")
+
+#: `as:` conversions: target name -> run-time helper. A value that cannot be
+#: converted is missing.
+CONVERSIONS: dict[str, str] = {
+    "string": "to_text",
+    "number": "to_number",
+    "integer": "to_integer",
+    "boolean": "to_boolean",
+    "timestamp": "to_timestamp",
+}
+
+#: Conversions whose result is always text (or missing).
+TEXT_CONVERSIONS: frozenset[str] = frozenset({"string", "timestamp"})
+
+#: The `groups:` options: sort keys, orders and comparisons, defaults first.
+GROUP_SORT_KEYS: tuple[str, ...] = ("groupId", "groupType")
+GROUP_ORDERS: tuple[str, ...] = ("ascending", "descending")
+GROUP_COMPARES: tuple[str, ...] = ("string", "numeric")
+
+
+# --------------------------------------------------------------------------
+# Template filters
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A template filter: its arity and what it lowers to.
+
+    A filter is either a run-time `helper` called with the value and the
+    arguments, or the same idea as a value modifier (`default`, a conversion),
+    which lowering turns into that modifier's IR node.
+    """
+
+    name: str
+    min_args: int = 0
+    max_args: int = 0
+    helper: str | None = None
+    conversion: str | None = None  # lowers to ir.Convert(conversion)
+    is_default: bool = False  # lowers to ir.Default
+    text_result: bool = False  # always text or missing
+    text_arguments: bool = False  # arguments must be quoted strings
+
+
+FILTERS: dict[str, Filter] = {
+    spec.name: spec
+    for spec in (
+        Filter("default", 1, 2, is_default=True),
+        Filter("lower", helper="f_lower", text_result=True),
+        Filter("upper", helper="f_upper", text_result=True),
+        Filter("trim", helper="f_trim", text_result=True),
+        Filter("title", helper="f_title", text_result=True),
+        Filter("capitalize", helper="f_capitalize", text_result=True),
+        Filter("replace", 2, 2, "f_replace", text_result=True, text_arguments=True),
+        Filter("join", 0, 1, "f_join", text_result=True, text_arguments=True),
+        Filter("length", helper="f_length"),
+        Filter("first", helper="f_first"),
+        Filter("last", helper="f_last"),
+        Filter("string", conversion="string"),
+        Filter("int", conversion="integer"),
+        Filter("float", conversion="number"),
+    )
+}
+FILTER_ALIASES: dict[str, str] = {"d": "default"}
+
+#: What `join` uses when no separator is given (as Jinja does).
+JOIN_SEPARATOR = ""
+
+
+# --------------------------------------------------------------------------
+# Conditions: JMESPath comparisons, functions
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A JMESPath comparator: its token, its run-time helper, whether it negates
+    the helper, and whether it is an ordering (null for values of other types)
+    rather than an equality (always true or false)."""
+
+    op: str
+    token: str
+    helper: str
+    negated: bool = False
+    ordering: bool = True
+
+
+COMPARISONS: dict[str, Comparison] = {
+    c.op: c
+    for c in (
+        Comparison("eq", "==", "jp_eq", ordering=False),
+        Comparison("ne", "!=", "jp_eq", negated=True, ordering=False),
+        Comparison("lt", "<", "jp_lt"),
+        Comparison("le", "<=", "jp_le"),
+        Comparison("gt", ">", "jp_gt"),
+        Comparison("ge", ">=", "jp_ge"),
+    )
+}
+#: The jmespath parser's comparator names -> ours.
+JMESPATH_COMPARATORS: dict[str, str] = {
+    "eq": "eq",
+    "ne": "ne",
+    "lt": "lt",
+    "lte": "le",
+    "gt": "gt",
+    "gte": "ge",
+}
+
+#: JMESPath functions compiled to Python: name -> (arity, run-time helper).
+#: Every other function is evaluated by the jmespath library.
+COMPILED_FUNCTIONS: dict[str, tuple[int, str]] = {
+    "contains": (2, "jp_contains"),
+    "starts_with": (2, "jp_starts_with"),
+    "ends_with": (2, "jp_ends_with"),
+}

@@ -1,0 +1,116 @@
+"""JMESPath expressions (`path:`, `when:`, group `ids`/`traits`): the jmespath
+parser reads them, and the compiled subset becomes IR nodes.
+
+The subset: field access, indexes, `@`, literals, comparisons, `&&`, `||`,
+`!`, a list of literals, and the functions of `language.COMPILED_FUNCTIONS`.
+Anything else stays a precompiled jmespath expression (`ir.Jmes`), evaluated
+by the library at run time. A function jmespath does not know is an error.
+"""
+
+from __future__ import annotations
+
+import jmespath
+import jmespath.exceptions
+import jmespath.functions
+
+from . import ir, language
+from .names import ExpressionError, Names
+
+_KNOWN_FUNCTIONS = frozenset(jmespath.functions.Functions.FUNCTION_TABLE)
+
+
+class JmespathSyntaxError(ExpressionError):
+    """The jmespath parser refused the text; `position` is where, in characters."""
+
+    def __init__(self, message: str, position: int):
+        super().__init__(message)
+        self.position = position
+
+
+class _NotCompiled(Exception):
+    """A JMESPath construct outside the compiled subset."""
+
+
+def lower_jmespath(text: str, line: int = 0) -> ir.Expr:
+    """A JMESPath expression as IR; outside the compiled subset, an `ir.Jmes`."""
+    try:
+        parsed = jmespath.compile(text).parsed
+    except (jmespath.exceptions.ParseError, jmespath.exceptions.LexerError) as exc:
+        raise JmespathSyntaxError(f"invalid JMESPath: {_problem(exc)}", exc.lex_position or 0) from None
+    _check_functions(parsed)
+    try:
+        return _Translator(line).node(parsed, ir.Event(line=line))
+    except _NotCompiled:
+        return ir.Jmes(text, line=line)
+
+
+def _check_functions(parsed: dict) -> None:
+    """Refuse a call of a function jmespath does not have (`lenght(x)`), anywhere in the tree."""
+    stack = [parsed]
+    while stack:
+        node = stack.pop()
+        name = node.get("value") if node["type"] == "function_expression" else None
+        if name is not None and name not in _KNOWN_FUNCTIONS:
+            raise ExpressionError(
+                f"unknown JMESPath function '{name}'",
+                name,
+                Names.hint(name, _KNOWN_FUNCTIONS) or "see https://jmespath.org/specification.html",
+            )
+        stack.extend(child for child in node["children"] if isinstance(child, dict))
+
+
+class _Translator:
+    """Translates a parsed JMESPath tree, evaluated against `current`."""
+
+    def __init__(self, line: int):
+        self.line = line
+
+    def node(self, node: dict, current: ir.Expr) -> ir.Expr:
+        kind, children, line = node["type"], node["children"], self.line
+        match kind:
+            case "field":
+                return ir.get_key(current, node["value"], line)
+            case "subexpression" | "index_expression":
+                # The parser flattens chains: a.b.c is one node with three children.
+                for child in children:
+                    current = self.node(child, current)
+                return current
+            case "index":
+                return ir.get_index(current, node["value"], line)
+            case "current":
+                return current
+            case "literal":
+                return ir.constant(node["value"], line)
+            case "comparator":
+                left, right = (self.node(child, current) for child in children)
+                op = language.JMESPATH_COMPARATORS[node["value"]]
+                return ir.Compare(op, left, right, line=line)
+            case "and_expression":
+                return ir.And(*(self.node(child, current) for child in children), line=line)
+            case "or_expression":
+                return ir.Or(*(self.node(child, current) for child in children), line=line)
+            case "not_expression":
+                return ir.Not(self.node(children[0], current), line=line)
+            case "multi_select_list" if current == ir.Event() and all(
+                child["type"] == "literal" for child in children
+            ):
+                # A list of literals over the event (never null): a constant list.
+                return ir.constant([child["value"] for child in children], line)
+            case "function_expression" if self.compiled(node["value"], len(children)):
+                args = tuple(self.node(child, current) for child in children)
+                return ir.Call(node["value"], args, line=line)
+        raise _NotCompiled(kind)
+
+    @staticmethod
+    def compiled(function: str, arity: int) -> bool:
+        spec = language.COMPILED_FUNCTIONS.get(function)
+        return spec is not None and spec[0] == arity
+
+
+def _problem(exc: jmespath.exceptions.JMESPathError) -> str:
+    """The parser's complaint in a few words."""
+    if isinstance(exc, jmespath.exceptions.IncompleteExpressionError):
+        return "the expression ends too early"
+    if isinstance(exc, jmespath.exceptions.LexerError):
+        return getattr(exc, "message", None) or exc.msg
+    return exc.msg

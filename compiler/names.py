@@ -1,0 +1,56 @@
+"""What a bare name in a mapping refers to: a `define`, or a top-level field of
+the source's events; unknown names get a did-you-mean hint."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from . import ir
+
+
+class ExpressionError(Exception):
+    """A problem inside one expression; `needle` is the text it is about, if any."""
+
+    def __init__(self, message: str, needle: str = "", hint: str | None = None):
+        super().__init__(message)
+        self.message, self.needle, self.hint = message, needle, hint
+
+
+@dataclass(frozen=True)
+class Names:
+    """The names a mapping's expressions may use."""
+
+    source: str
+    defines: frozenset[str]
+    fields: frozenset[str] | None  # None: any field (a source without a schema)
+
+    def resolve(self, name: str, line: int = 0) -> ir.Expr:
+        """A define reference or a read of the event's field; ExpressionError if neither."""
+        if name in self.defines:
+            return ir.DefineRef(name, line=line)
+        if self.fields is not None and name not in self.fields:
+            raise ExpressionError(
+                f"unknown name '{name}': not a define and not a field of {self.source} events",
+                name,
+                self.hint(name, self.defines | self.fields)
+                or f"names are define: names or top-level fields of {self.source} events",
+            )
+        return ir.GetKey(ir.Event(), name, line=line)
+
+    def unknown_fields(self, expr: ir.Expr) -> list[tuple[str, str]]:
+        """(field, hint) for each top-level event field `expr` reads that the source lacks."""
+        if self.fields is None:
+            return []
+        return [
+            (node.key, self.hint(node.key, self.fields) or "use source: custom for other shapes")
+            for node in ir.walk(expr)
+            if isinstance(node, ir.GetKey) and node.target == ir.Event()
+            and node.key not in self.fields
+        ]
+
+    @staticmethod
+    def hint(name: str, known) -> str | None:
+        """'did you mean ...?' for the closest known name, if one is close."""
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        return f"did you mean '{close[0]}'?" if close else None
