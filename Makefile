@@ -38,7 +38,8 @@ deep: $(STAMP)
 	ACCOIL_DEEP=1 $(RUN) $(BIN)/python -m pytest -q -m deep
 
 lint: $(STAMP)
-	$(BIN)/ruff check compiler tests
+	$(BIN)/ruff check compiler tests bench
+	$(BIN)/ruff format --check compiler
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

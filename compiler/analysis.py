@@ -23,25 +23,47 @@ def _check_rule(doc: Document, rule: ir.Rule, path: tuple) -> list[Diagnostic]:
     produced = {f.key: f.value for f in rule.fields}
     for key in language.REQUIRED_KEYS[rule.call_type]:
         if key not in produced:
-            found.append(doc.diagnostic(
-                (*path, "emit"),
-                f"a {rule.call_type} call needs '{key}', and this rule does not produce it",
-                f"add '{key}:' under emit",
-            ))
-        elif isinstance(produced[key], ir.Const) and not accepts(key, produced[key].value, True):
-            found.append(doc.diagnostic(
-                (*path, "emit", key),
-                f"a {rule.call_type} call needs '{key}', and this constant never fits: "
-                f"{language.requirement(key)}",
-            ))
+            found.append(
+                doc.diagnostic(
+                    (*path, "emit"),
+                    f"{language.call_name(rule.call_type)} needs '{key}', and this rule "
+                    "does not produce it",
+                    f"add '{key}:' under emit",
+                    at_key=True,
+                )
+            )
+        elif _never_fits(key, produced[key]):
+            found.append(
+                doc.diagnostic(
+                    (*path, "emit", key),
+                    f"{language.call_name(rule.call_type)} needs '{key}', and this constant "
+                    "never fits: "
+                    f"{language.requirement(key)}",
+                )
+            )
     for position, key in enumerate(doc.data["rules"][path[1]].get("require", ())):
-        if key not in produced:
-            found.append(doc.diagnostic(
-                (*path, "require", position),
-                f"require: names '{key}', which this rule does not emit",
-                "require: lists keys of emit",
-            ))
+        if key in produced and _never_fits(key, produced[key]):
+            found.append(
+                doc.diagnostic(
+                    (*path, "emit", key),
+                    f"require: names '{key}', and its constant never fits: "
+                    f"{language.requirement(key)}",
+                )
+            )
+        elif key not in produced:
+            found.append(
+                doc.diagnostic(
+                    (*path, "require", position),
+                    f"require: names '{key}', which this rule does not emit",
+                    "require: lists keys of emit",
+                )
+            )
     return found
+
+
+def _never_fits(key: str, value: ir.Expr) -> bool:
+    """True for a constant a required key can never carry."""
+    return isinstance(value, ir.Const) and not accepts(key, value.value, True)
 
 
 def _check_rule_names(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
@@ -49,10 +71,12 @@ def _check_rule_names(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
     for index, rule in enumerate(mapping.rules):
         if rule.name in first_seen:
             first_line = doc.locate(("rules", first_seen[rule.name], "name")).line
-            found.append(doc.diagnostic(
-                ("rules", index, "name"),
-                f"duplicate rule name '{rule.name}' (first used at line {first_line})",
-            ))
+            found.append(
+                doc.diagnostic(
+                    ("rules", index, "name"),
+                    f"duplicate rule name '{rule.name}' (first used at line {first_line})",
+                )
+            )
         first_seen.setdefault(rule.name, index)
     return found
 
@@ -70,7 +94,9 @@ def _check_defines(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
     for deps in graph.values():
         used |= deps
     found += [
-        doc.diagnostic(("define", name), f"define '{name}' is never used", severity="warning", at_key=True)
+        doc.diagnostic(
+            ("define", name), f"define '{name}' is never used", severity="warning", at_key=True
+        )
         for name in graph
         if name not in used
     ]

@@ -53,35 +53,99 @@ class UnsafeModuleError(ValueError):
         super().__init__(f"line {line}: {message}" if line is not None else message)
 
 
-ALLOWED_IMPORTS = frozenset({"re", "json", "math", "datetime", "decimal", "jmespath", "jmespath.exceptions"})
+ALLOWED_IMPORTS = frozenset(
+    {"re", "json", "math", "datetime", "decimal", "jmespath", "jmespath.exceptions"}
+)
 
 #: What may follow `module.` for each allowed module.
 ALLOWED_MODULE_ATTRIBUTES: dict[str, frozenset[str]] = {
     "re": frozenset(
-        {"compile", "fullmatch", "match", "search", "escape", "ASCII", "IGNORECASE", "MULTILINE",
-         "DOTALL", "VERBOSE", "A", "I", "M", "S", "X", "error"}
+        {
+            "compile",
+            "fullmatch",
+            "match",
+            "search",
+            "escape",
+            "ASCII",
+            "IGNORECASE",
+            "MULTILINE",
+            "DOTALL",
+            "VERBOSE",
+            "A",
+            "I",
+            "M",
+            "S",
+            "X",
+            "error",
+        }
     ),
     "json": frozenset({"JSONEncoder", "JSONDecoder", "JSONDecodeError", "dumps", "loads"}),
-    "math": frozenset({"isfinite", "isinf", "isnan", "floor", "ceil", "trunc", "fsum", "inf", "nan"}),
-    "datetime": frozenset({"datetime", "date", "time", "timedelta", "timezone", "UTC", "MINYEAR", "MAXYEAR"}),
+    "math": frozenset(
+        {"isfinite", "isinf", "isnan", "floor", "ceil", "trunc", "fsum", "inf", "nan"}
+    ),
+    "datetime": frozenset(
+        {"datetime", "date", "time", "timedelta", "timezone", "UTC", "MINYEAR", "MAXYEAR"}
+    ),
     "decimal": frozenset({"Decimal", "InvalidOperation", "ROUND_DOWN", "ROUND_HALF_EVEN"}),
     "jmespath": frozenset({"compile", "search", "exceptions"}),
     "jmespath.exceptions": frozenset(
-        {"JMESPathError", "ParseError", "LexerError", "IncompleteExpressionError", "ArityError",
-         "VariadictArityError", "JMESPathTypeError", "EmptyExpressionError", "UnknownFunctionError"}
+        {
+            "JMESPathError",
+            "ParseError",
+            "LexerError",
+            "IncompleteExpressionError",
+            "ArityError",
+            "VariadictArityError",
+            "JMESPathTypeError",
+            "EmptyExpressionError",
+            "UnknownFunctionError",
+        }
     ),
 }
 
 ALLOWED_BUILTINS = frozenset(
     {
         # values and conversions
-        "len", "str", "int", "float", "bool", "repr", "dict", "list", "tuple", "set", "frozenset",
-        "isinstance", "sorted", "reversed", "min", "max", "any", "all", "enumerate", "range", "zip",
-        "abs", "divmod", "round", "iter", "next",
+        "len",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "repr",
+        "dict",
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "isinstance",
+        "sorted",
+        "reversed",
+        "min",
+        "max",
+        "any",
+        "all",
+        "enumerate",
+        "range",
+        "zip",
+        "abs",
+        "divmod",
+        "round",
+        "iter",
+        "next",
         # exceptions generated code raises or catches
-        "Exception", "ValueError", "TypeError", "KeyError", "IndexError", "RecursionError",
-        "MemoryError", "OverflowError", "ZeroDivisionError", "ArithmeticError", "LookupError",
-        "UnicodeError", "StopIteration",
+        "Exception",
+        "ValueError",
+        "TypeError",
+        "KeyError",
+        "IndexError",
+        "RecursionError",
+        "MemoryError",
+        "OverflowError",
+        "ZeroDivisionError",
+        "ArithmeticError",
+        "LookupError",
+        "UnicodeError",
+        "StopIteration",
     }
 )
 
@@ -233,7 +297,10 @@ class _Auditor:
             if kind is ast.ClassDef and node.keywords:
                 self.fail(node, "class keywords (metaclass=...) are not allowed")
         elif kind is ast.Global or kind is ast.Nonlocal:
-            self.fail(node, f"'{'global' if kind is ast.Global else 'nonlocal'}' statements are not allowed")
+            self.fail(
+                node,
+                f"'{'global' if kind is ast.Global else 'nonlocal'}' statements are not allowed",
+            )
         elif kind in _ASYNC:
             self.fail(node, "async code is not allowed")
         elif kind is ast.ExceptHandler or kind is ast.MatchAs or kind is ast.MatchStar:

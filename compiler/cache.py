@@ -62,7 +62,10 @@ def _package_files(folder: Traversable, prefix: str = "") -> Iterator[tuple[str,
 @functools.cache
 def _compiler_digest() -> str:
     digest = hashlib.sha256(f"{__version__} {sys.version}".encode())
-    found = [*_package_files(files("accoil_map")), *_package_files(files("accoil_map.schemas"), "schemas/")]
+    found = [
+        *_package_files(files("accoil_map")),
+        *_package_files(files("accoil_map.schemas"), "schemas/"),
+    ]
     for name, item in sorted(found, key=lambda pair: pair[0]):
         digest.update(name.encode() + b"\0" + item.read_bytes() + b"\0")
     return digest.hexdigest()

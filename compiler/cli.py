@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 
 from . import __version__
-from .errors import MappingError
+from .errors import MappingError, plural
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -58,10 +58,10 @@ def cmd_validate(args) -> int:
         except MappingError as exc:
             _print_diagnostics(exc.diagnostics)
             count = sum(d.severity == "error" for d in exc.diagnostics)
-            print(f"{path}: invalid ({count} problem{'s' if count != 1 else ''})", file=sys.stderr)
+            print(f"{path}: invalid ({plural(count, 'problem')})", file=sys.stderr)
             status = EXIT_INVALID
         else:
-            print(f"{path}: ok ({len(checked.mapping.rules)} rules)")
+            print(f"{path}: ok ({plural(len(checked.mapping.rules), 'rule')})")
     return status
 
 
@@ -131,7 +131,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from .explain import explain_event
+    from .explanation import explain_event
 
     checked = _checked(args.mapping)
     text = Path(_existing(args.event)).read_bytes()
@@ -163,13 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     compile_ = commands.add_parser("compile", help="write one Python module per mapping")
     compile_.add_argument("mappings", nargs="+", metavar="MAPPING")
-    compile_.add_argument("-o", "--output", default=".", metavar="DIR", help="directory, or - for stdout")
+    compile_.add_argument(
+        "-o", "--output", default=".", metavar="DIR", help="directory, or - for stdout"
+    )
     compile_.set_defaults(handler=cmd_compile)
 
     run = commands.add_parser("run", help="transform NDJSON events into Accoil call bodies")
     run.add_argument("mapping", metavar="MAPPING")
-    run.add_argument("-i", "--input", default="-", metavar="IN", help="NDJSON, plain or gzip (- = stdin)")
-    run.add_argument("-o", "--output", default="-", metavar="OUT", help="NDJSON call bodies (- = stdout)")
+    run.add_argument(
+        "-i", "--input", default="-", metavar="IN", help="NDJSON, plain or gzip (- = stdin)"
+    )
+    run.add_argument(
+        "-o", "--output", default="-", metavar="OUT", help="NDJSON call bodies (- = stdout)"
+    )
     run.add_argument("--rejects", metavar="FILE", help="write skipped and rejected lines here")
     run.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default 1)")
     run.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")

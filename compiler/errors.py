@@ -28,3 +28,8 @@ class MappingError(Exception):
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = list(diagnostics)
         super().__init__(self.diagnostics[0].format() if self.diagnostics else "invalid mapping")
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 rule', '2 rules': a count in a message."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

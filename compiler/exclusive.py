@@ -75,8 +75,11 @@ def _test(condition: ir.Expr | None) -> ValueTest | None:
             return ValueTest(subject, LACKS_PREFIX, frozenset({prefix}))
         case ir.Or(left, right):
             first, second = _test(left), _test(right)
-            if first and second and first.subject == second.subject and (
-                first.kind == second.kind == IS_ONE_OF
+            if (
+                first
+                and second
+                and first.subject == second.subject
+                and (first.kind == second.kind == IS_ONE_OF)
             ):
                 return ValueTest(first.subject, IS_ONE_OF, first.texts | second.texts)
     return None

@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import plural
 from .modules import import_source
 from .pipeline import check, compile_source
 
@@ -86,8 +87,11 @@ def _compare(path: Path, actual: str, update: bool, out) -> bool:
     return False
 
 
-def run_golden(mapping: str | Path, update: bool = False, out=sys.stdout) -> bool:
-    """Check (or with `update`, rewrite) every golden file of a mapping; True when all match."""
+def run_golden(mapping: str | Path, update: bool = False, out=None) -> bool:
+    """Check (or with `update`, rewrite) every golden file of a mapping; True when all match.
+
+    Reports go to `out`, by default the `sys.stdout` of the moment."""
+    out = out if out is not None else sys.stdout
     paths = GoldenPaths.for_mapping(mapping)
     checked = check(mapping)
     source = compile_source(checked)
@@ -98,5 +102,6 @@ def run_golden(mapping: str | Path, update: bool = False, out=sys.stdout) -> boo
         failures += not _compare(paths.expected(case), actual, update, out)
     total = len(paths.cases) + 1
     verdict = "ok" if not failures else f"{failures} of {total} differ"
-    print(f"{mapping}: {len(paths.cases)} cases and the generated module: {verdict}", file=out)
+    cases = plural(len(paths.cases), "case")
+    print(f"{mapping}: {cases} and the generated module: {verdict}", file=out)
     return failures == 0

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import language, runtime
+from .codegen.layout import literal
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def _render(value: object) -> str:
     if isinstance(value, type):
         return _RENDERED_TYPES[value]
     if value is None or isinstance(value, (str, int, float, bool)):
-        return repr(value)
+        return literal(value)
     raise TypeError(f"cannot write {type(value).__name__} into a generated module")
 
 

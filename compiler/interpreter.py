@@ -184,7 +184,9 @@ class Interpreter:
             return trace
         values = {t.key: t.value for t in trace.fields}
         trace.fields = [
-            FieldTrace(f.key, values[f.key] if f.key in values else evaluate(f.value, scope), f.origin)
+            FieldTrace(
+                f.key, values[f.key] if f.key in values else evaluate(f.value, scope), f.origin
+            )
             for f in rule.fields
         ]
         trace.payload = {"type": rule.call_type}

@@ -45,6 +45,11 @@ KEY_TYPES: dict[str, type] = {
 _TYPE_NAMES = {str: "a non-empty string", dict: "an object", list: "a list"}
 
 
+def call_name(call_type: str) -> str:
+    """'a track call', 'an identify call': a call type in a sentence."""
+    return f"{'an' if call_type[0] in 'aeiou' else 'a'} {call_type} call"
+
+
 def requirement(key: str) -> str:
     """What a required key must hold, for messages: 'userId must be a non-empty string'."""
     expected = KEY_TYPES.get(key)
@@ -102,6 +107,16 @@ class Filter:
     is_default: bool = False  # lowers to ir.Default
     text_result: bool = False  # always text or missing
     text_arguments: bool = False  # arguments must be quoted strings
+
+    def arity(self) -> str:
+        """How many arguments it takes, for messages: 'no arguments', '2 arguments'."""
+        if self.max_args == 0:
+            return "no arguments"
+        if self.min_args == self.max_args:
+            return f"{self.max_args} argument{'s' if self.max_args > 1 else ''}"
+        if self.min_args == 0:
+            return f"at most {self.max_args} argument{'s' if self.max_args > 1 else ''}"
+        return f"{self.min_args} to {self.max_args} arguments"
 
 
 FILTERS: dict[str, Filter] = {

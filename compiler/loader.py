@@ -125,16 +125,34 @@ class Document:
         return Diagnostic(self.path, line, col, message, hint, severity)
 
     def _inside(self, mark: Mark, offset: int) -> tuple[int, int]:
-        # A block scalar's text starts on the first non-blank line after its
-        # indicator; an inline scalar's right at the mark, after any quote.
+        # An inline scalar's text starts right at the mark, after any quote; a block
+        # scalar's on the first non-blank line after its indicator, and goes on over
+        # its lines (see _in_block).
         if mark.style in ("|", ">"):
-            lines = self.text.splitlines()
-            for number in range(mark.line, len(lines)):
-                content = lines[number]
-                if content.strip():
-                    return number + 1, len(content) - len(content.lstrip(" ")) + 1 + offset
-            return mark.line, mark.col
+            return _in_block(self.text.splitlines()[mark.line :], mark, offset)
         return mark.line, mark.col + offset + (1 if mark.style in _QUOTED else 0)
+
+
+def _in_block(lines: list[str], mark: Mark, offset: int) -> tuple[int, int]:
+    """(line, column) of the character at `offset` in the value of a block scalar whose
+    content lines (from the line after its indicator on) are `lines`.
+
+    A literal (|) value joins its lines with one newline each. A folded (>) value
+    joins two text lines with a space, and a blank line between them becomes the
+    newline instead; either way a break costs one character or none."""
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return mark.line, mark.col
+    indent = len(lines[first]) - len(lines[first].lstrip(" "))
+    remaining = offset
+    for index in range(first, len(lines)):
+        text = lines[index][indent:]
+        if remaining <= len(text):
+            return mark.line + index + 1, indent + remaining + 1
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        folded_away = mark.style == ">" and text.strip() and not following.strip()
+        remaining -= len(text) + (0 if folded_away else 1)
+    return mark.line + first + 1, indent + 1
 
 
 def load_document(path: str | os.PathLike) -> Document:
@@ -207,10 +225,16 @@ def _directive_warnings(text: str, path: str) -> list[Diagnostic]:
         if line.startswith("---"):
             break
         if line.startswith("%YAML"):
-            found.append(Diagnostic(
-                path, number, 1, f"'{line.strip()}' is ignored: mappings are read as YAML 1.2",
-                "remove the directive", "warning",
-            ))
+            found.append(
+                Diagnostic(
+                    path,
+                    number,
+                    1,
+                    f"'{line.strip()}' is ignored: mappings are read as YAML 1.2",
+                    "remove the directive",
+                    "warning",
+                )
+            )
     return found
 
 
@@ -342,11 +366,14 @@ class _Builder:
                 )
                 continue
             if key == "<<" and not key_node.style:  # plain (the C parser says "")
-                self.problem(key_node, _Problem(
-                    "warning",
-                    "'<<' is a plain key here: YAML merge keys are not supported",
-                    "write the keys out, or quote '<<' if you mean the key",
-                ))
+                self.problem(
+                    key_node,
+                    _Problem(
+                        "warning",
+                        "'<<' is a plain key here: YAML merge keys are not supported",
+                        "write the keys out, or quote '<<' if you mean the key",
+                    ),
+                )
             first_line[key] = line
             self.key_marks[(*path, key)] = _mark(key_node)
             result[key] = self.construct(value_node, (*path, key))

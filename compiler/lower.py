@@ -17,7 +17,7 @@ from . import ir, language
 from .errors import Diagnostic
 from .loader import Document
 from .lower_jinja import TemplateSyntaxError, lower_template
-from .lower_jmespath import JmespathSyntaxError, lower_jmespath
+from .lower_jmespath import JmespathSyntaxError, lower_jmespath, name_offset
 from .names import ExpressionError, Names
 from .schema import source_fields
 
@@ -184,8 +184,7 @@ class _Lowerer:
         except TemplateSyntaxError as exc:
             self.error(path, exc.message, offset=_line_offset(text, exc.lineno))
         except ExpressionError as exc:
-            offset = max(text.find(exc.needle), 0) if exc.needle else 0
-            self.error(path, exc.message, exc.hint, offset=offset)
+            self.error(path, exc.message, exc.hint, offset=exc.position(text))
         except ir.ConstantError as exc:
             self.error(path, str(exc))
         return ir.Const(None)
@@ -198,14 +197,16 @@ class _Lowerer:
             self.error(path, exc.message, offset=exc.position)
             return ir.Const(None)
         except ExpressionError as exc:
-            self.error(path, exc.message, exc.hint, offset=max(text.find(exc.needle), 0))
+            self.error(path, exc.message, exc.hint, offset=exc.position(text))
             return ir.Const(None)
         except ir.ConstantError as exc:
             self.error(path, str(exc))
             return ir.Const(None)
         for field, hint in self.names.unknown_fields(expr):
+            if field in self.names.defines:
+                hint = "defines are names in templates; JMESPath reads the event only"
             message = f"'{field}' is not a field of {self.names.source} events"
-            self.error(path, message, hint, offset=max(text.find(field), 0))
+            self.error(path, message, hint, offset=name_offset(text, field))
         return expr
 
 

@@ -25,6 +25,30 @@ _SUBSET_HINT = "supported: names, a.b, a['b'], a[0], literals and filters " + ",
 )
 
 
+#: The Jinja expressions outside the subset, as a person wrote them, and what to do instead.
+_UNSUPPORTED = {
+    "Concat": ("'~' concatenation", "write the parts side by side: {{ a }}{{ b }}"),
+    "Call": ("a call", None),
+    "CondExpr": ("an if/else expression", "use coalesce:, default: or the default filter"),
+    "Add": ("arithmetic", None),
+    "Sub": ("arithmetic", None),
+    "Mul": ("arithmetic", None),
+    "Div": ("arithmetic", None),
+    "FloorDiv": ("arithmetic", None),
+    "Mod": ("arithmetic", None),
+    "Pow": ("arithmetic", None),
+    "And": ("'and'", "conditions belong in when:"),
+    "Or": ("'or'", "use coalesce: for the first present value"),
+    "Not": ("'not'", "conditions belong in when:"),
+    "Compare": ("a comparison", "conditions belong in when:"),
+    "Test": ("an 'is' test", "conditions belong in when:"),
+    "List": ("a list literal", "write a YAML list"),
+    "Dict": ("a dict literal", "write a YAML mapping"),
+    "Tuple": ("a tuple", "write a YAML list"),
+    "Slice": ("a slice", "use a path: with a JMESPath slice"),
+}
+
+
 class TemplateSyntaxError(ExpressionError):
     """Jinja could not parse the template; `lineno` is the line inside it."""
 
@@ -58,12 +82,15 @@ class _TemplateLowering:
         source = self.text
         if "\r" in source:
             if self.carriage_return is None:
-                raise ExpressionError("a template with a carriage return uses every private-use character")
+                raise ExpressionError(
+                    "a template with a carriage return uses every private-use character"
+                )
             source = source.replace("\r", self.carriage_return)
         try:
             body = _JINJA.parse(source).body
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateSyntaxError(f"template syntax error: {exc.message}", exc.lineno) from None
+        blocks = iter(_expression_blocks(source))
         parts: list[str | ir.Expr] = []
         for statement in body:
             if not isinstance(statement, nodes.Output):
@@ -77,8 +104,19 @@ class _TemplateLowering:
                     if node.data:
                         parts.append(self.restore(node.data))
                 else:
-                    parts.append(self.expression(node))
+                    parts.append(self.located(node, next(blocks, [])))
         return tuple(parts)
+
+    def located(self, node: nodes.Node, tokens: list[tuple[int, str]]) -> ir.Expr:
+        """Translate the expression of one `{{ }}` block; a problem gets the position of
+        the token it names in the block, else of the block's expression."""
+        try:
+            return self.expression(node)
+        except ExpressionError as exc:
+            if exc.offset is None and tokens:
+                found = [offset for offset, text in tokens if text == exc.needle]
+                exc.offset = found[0] if found else tokens[0][0]
+            raise
 
     def restore(self, text: str) -> str:
         """Undo the carriage-return stand-in."""
@@ -102,9 +140,8 @@ class _TemplateLowering:
                 return self.subscript(self.expression(target), arg)
             case nodes.Filter(node=target, name=name) if target is not None:
                 return self.filter(node, self.expression(target), name)
-        raise ExpressionError(
-            f"{type(node).__name__} expressions are not supported in templates", hint=_SUBSET_HINT
-        )
+        what, advice = _UNSUPPORTED.get(type(node).__name__, (type(node).__name__, None))
+        raise ExpressionError(f"{what} is not supported in templates", hint=advice or _SUBSET_HINT)
 
     def subscript(self, target: ir.Expr, arg: nodes.Node) -> ir.Expr:
         match arg:
@@ -114,7 +151,10 @@ class _TemplateLowering:
                 return ir.get_index(target, index, self.line)
             case nodes.Neg(node=nodes.Const(value=int() as index)) if not isinstance(index, bool):
                 return ir.get_index(target, -index, self.line)
-        raise ExpressionError("subscripts must be a quoted key or an integer index")
+        raise ExpressionError(
+            "subscripts must be a quoted key or an integer index",
+            hint="write a['key'] or a[0]; a key computed from the event needs a path:",
+        )
 
     def filter(self, node: nodes.Filter, target: ir.Expr, name: str) -> ir.Expr:
         spec = language.FILTERS.get(language.FILTER_ALIASES.get(name, name))
@@ -140,20 +180,39 @@ class _TemplateLowering:
             raise ExpressionError(f"filter '{name}' does not take * or ** arguments", name)
         args = [self.expression(arg) for arg in node.args]
         for keyword in node.kwargs:
-            if not spec.is_default or keyword.key != "boolean" or len(args) != 1:
+            if not spec.is_default or keyword.key != "boolean":
                 raise ExpressionError(f"filter '{name}' has no argument '{keyword.key}'", name)
+            if len(args) != 1:
+                raise ExpressionError(
+                    "filter 'default' takes its fallback value first",
+                    name,
+                    "write default(fallback, boolean=true)",
+                )
             args.append(self.expression(keyword.value))
         if not spec.min_args <= len(args) <= spec.max_args:
-            raise ExpressionError(
-                f"filter '{name}' takes {spec.min_args} to {spec.max_args} arguments", name
-            )
+            raise ExpressionError(f"filter '{name}' takes {spec.arity()}", name)
         if spec.text_arguments and not all(_is_text_constant(arg) for arg in args):
             raise ExpressionError(f"the arguments of '{name}' must be quoted strings", name)
-        if spec.is_default and len(args) == 2 and not (
-            isinstance(args[1], ir.Const) and isinstance(args[1].value, bool)
+        if (
+            spec.is_default
+            and len(args) == 2
+            and not (isinstance(args[1], ir.Const) and isinstance(args[1].value, bool))
         ):
             raise ExpressionError("the second argument of 'default' must be true or false", name)
         return args
+
+
+def _expression_blocks(source: str) -> list[list[tuple[int, str]]]:
+    """For each `{{ }}` block of a template, the (offset, text) of its tokens."""
+    blocks: list[list[tuple[int, str]]] = []
+    offset = 0
+    for _, kind, value in _JINJA.lexer.tokeniter(source, None):
+        if kind == "variable_begin":
+            blocks.append([])
+        elif kind not in ("whitespace", "variable_end") and blocks:
+            blocks[-1].append((offset, value))
+        offset += len(value)
+    return blocks
 
 
 def _text_template(parts: tuple, line: int) -> ir.Expr:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import jmespath
 import jmespath.exceptions
 import jmespath.functions
+from jmespath.lexer import Lexer
 
 from . import ir, language
 from .names import ExpressionError, Names
@@ -36,15 +37,27 @@ def lower_jmespath(text: str, line: int = 0) -> ir.Expr:
     try:
         parsed = jmespath.compile(text).parsed
     except (jmespath.exceptions.ParseError, jmespath.exceptions.LexerError) as exc:
-        raise JmespathSyntaxError(f"invalid JMESPath: {_problem(exc)}", exc.lex_position or 0) from None
-    _check_functions(parsed)
+        raise JmespathSyntaxError(
+            f"invalid JMESPath: {_problem(exc)}", exc.lex_position or 0
+        ) from None
+    _check_functions(parsed, text)
     try:
         return _Translator(line).node(parsed, ir.Event(line=line))
     except _NotCompiled:
         return ir.Jmes(text, line=line)
 
 
-def _check_functions(parsed: dict) -> None:
+def name_offset(text: str, name: str) -> int:
+    """Where the identifier `name` first appears in a JMESPath expression (0 if nowhere)."""
+    try:
+        tokens = list(Lexer().tokenize(text))
+    except jmespath.exceptions.LexerError:
+        return max(text.find(name), 0)
+    identifiers = ("unquoted_identifier", "quoted_identifier")
+    return next((t["start"] for t in tokens if t["type"] in identifiers and t["value"] == name), 0)
+
+
+def _check_functions(parsed: dict, text: str) -> None:
     """Refuse a call of a function jmespath does not have (`lenght(x)`), anywhere in the tree."""
     stack = [parsed]
     while stack:
@@ -55,6 +68,7 @@ def _check_functions(parsed: dict) -> None:
                 f"unknown JMESPath function '{name}'",
                 name,
                 Names.hint(name, _KNOWN_FUNCTIONS) or "see https://jmespath.org/specification.html",
+                name_offset(text, name),
             )
         stack.extend(child for child in node["children"] if isinstance(child, dict))
 

@@ -12,9 +12,18 @@ from . import ir
 class ExpressionError(Exception):
     """A problem inside one expression; `needle` is the text it is about, if any."""
 
-    def __init__(self, message: str, needle: str = "", hint: str | None = None):
+    def __init__(
+        self, message: str, needle: str = "", hint: str | None = None, offset: int | None = None
+    ):
         super().__init__(message)
         self.message, self.needle, self.hint = message, needle, hint
+        self.offset = offset  # where in the expression's text, when the translator knows
+
+    def position(self, text: str) -> int:
+        """The offset of the problem in `text`: known, else where the needle first appears."""
+        if self.offset is not None:
+            return self.offset
+        return max(text.find(self.needle), 0) if self.needle else 0
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,8 @@ class Names:
         return [
             (node.key, self.hint(node.key, self.fields) or "use source: custom for other shapes")
             for node in ir.walk(expr)
-            if isinstance(node, ir.GetKey) and node.target == ir.Event()
+            if isinstance(node, ir.GetKey)
+            and node.target == ir.Event()
             and node.key not in self.fields
         ]
 

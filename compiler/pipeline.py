@@ -78,7 +78,7 @@ def load(mapping: MappingInput, *, filename: str | None = None) -> types.ModuleT
 
 def explain(mapping: MappingInput, event: Any, *, filename: str | None = None):
     """What each rule does with one event, and why; `str()` of the result is the report."""
-    from .explain import explain_event  # the interpreter is only needed here
+    from .explanation import explain_event  # the interpreter is only needed here
 
     return explain_event(check(mapping, filename=filename).mapping, event)
 

@@ -22,6 +22,8 @@ from typing import BinaryIO
 
 import orjson
 
+from .errors import plural
+
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -47,7 +49,7 @@ class RunStats:
     def summary(self) -> str:
         """A short human summary, most frequent reasons first."""
         text = (
-            f"{self.lines} lines: {self.emitted} emitted ({self.calls} calls), "
+            f"{plural(self.lines, 'line')}: {self.emitted} emitted ({plural(self.calls, 'call')}), "
             f"{self.skipped} skipped, {self.rejected} rejected"
         )
         if self.blank:
@@ -158,7 +160,9 @@ def process_lines(
         except orjson.JSONEncodeError as exc:
             outcomes.reject(lineno, f"a call body cannot be written as JSON: {exc}", raw, event)
         except (RecursionError, MemoryError, ValueError, TypeError) as exc:
-            outcomes.reject(lineno, f"unreadable event data ({type(exc).__name__}: {exc})", raw, event)
+            outcomes.reject(
+                lineno, f"unreadable event data ({type(exc).__name__}: {exc})", raw, event
+            )
         else:
             if payloads:
                 emitted += 1

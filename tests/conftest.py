@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,21 @@ from accoil_map.modules import import_source
 ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS = sorted((ROOT / "mappings").glob("*.yaml"))
 SHIPPED = ("amplitude", "segment", "posthog")
+
+
+#: A guard against runaway work (exponential backtracking, an unbounded expansion), not a
+#: speed measurement: linear work here takes milliseconds to a second, so a limit far
+#: above that cannot be tripped by a loaded machine, and a runaway case still fails.
+RUNAWAY_SECONDS = 60
+
+
+@contextlib.contextmanager
+def no_runaway():
+    """Fail the block if it takes longer than RUNAWAY_SECONDS (see there)."""
+    start = time.perf_counter()
+    yield
+    elapsed = time.perf_counter() - start
+    assert elapsed < RUNAWAY_SECONDS, f"took {elapsed:.0f} s: runaway work"
 
 
 def venv_tool(name: str) -> str | None:

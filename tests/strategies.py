@@ -842,14 +842,17 @@ def rule(source: str, defines: tuple[str, ...], name: str) -> st.SearchStrategy[
         for key in draw(st.lists(st.sampled_from(extras), max_size=3, unique=True)):
             fields[key] = draw(extra_value)
         keys = draw(st.permutations(list(fields)))
-        items = [(key, fields[key]) for key in keys]
-        items.insert(draw(_ONE_IN[2]), ("type", call_type))
         node: dict = {"name": name}
         if not _one_in(draw, 4):
             node["when"] = draw(when)
         if _one_in(draw, 4):
             node["require"] = draw(st.lists(st.sampled_from(keys), min_size=1, max_size=2,
                                             unique=True))
+            for key in node["require"]:  # a required constant that never fits is an error
+                if key not in required:
+                    fields[key] = draw(required_value(source, defines, key))
+        items = [(key, fields[key]) for key in keys]
+        items.insert(draw(_ONE_IN[2]), ("type", call_type))
         node["emit"] = dict(items)
         return node
 

@@ -14,7 +14,7 @@ from accoil_map.audit import (
     audit_source,
 )
 from accoil_map.helpers import emit_source, registry
-from tests.conftest import MAPPINGS, compiled
+from tests.conftest import MAPPINGS, compiled, no_runaway
 
 
 @pytest.mark.parametrize("mapping", MAPPINGS, ids=lambda p: p.stem)
@@ -191,14 +191,11 @@ def test_deeply_nested_expression_fails_cleanly():
         audit_source(source)
 
 
-def test_audit_of_big_module_is_fast():
-    import time
-
+def test_audit_of_big_module_finishes():
     body = "".join(f"    out[{i!r}] = event.get({str(i)!r})\n" for i in range(10000))
     source = "def transform(event):\n    out = {}\n" + body + "    return out\n"
-    start = time.perf_counter()
-    audit_source(source)
-    assert time.perf_counter() - start < 10
+    with no_runaway():
+        audit_source(source)
 
 
 def test_docstring_example():

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import time
 
 import pytest
 
 from accoil_map.errors import MappingError
 from accoil_map.loader import Mark, load_document, load_text
+from tests.conftest import no_runaway
 
 
 def errors_of(text: str) -> list[tuple[int, int, str]]:
@@ -128,12 +128,11 @@ def test_anchors_and_aliases_are_refused():
     assert (line, col) == (1, 5) and "aliases" in message
 
 
-def test_billion_laughs_fails_fast():
+def test_billion_laughs_is_refused_at_the_first_anchor():
     lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
-    start = time.perf_counter()
-    line, col, message = only_error("\n".join(lines) + "\n")
-    assert time.perf_counter() - start < 1
+    with no_runaway():
+        line, col, message = only_error("\n".join(lines) + "\n")
     assert (line, col) == (1, 5) and "anchors" in message
 
 
@@ -155,10 +154,9 @@ def test_duplicate_keys_at_any_depth():
     ["a: " + "[" * 1000 + "]" * 1000 + "\n", "".join(f"{' ' * i}k{i}:\n" for i in range(1000))],
     ids=["flow", "block"],
 )
-def test_deep_nesting_is_refused_quickly(text):
-    start = time.perf_counter()
-    line, col, message = only_error(text)
-    assert time.perf_counter() - start < 1
+def test_deep_nesting_is_refused_at_level_65(text):
+    with no_runaway():
+        line, col, message = only_error(text)
     assert message == "nesting deeper than 64 levels"
     # The root mapping is level 1; the error is at the start of level 65.
     assert (line, col) in {(1, 4 + 63), (65, 65)}
@@ -331,16 +329,14 @@ def test_error_message_names_the_file():
 # --- performance ---------------------------------------------------------------------
 
 
-def test_ten_megabyte_scalar_loads_quickly():
-    start = time.perf_counter()
-    doc = load_text("a: " + "x" * 10_000_000 + "\nb: '" + "y" * 1_000_000 + "'\n")
-    assert time.perf_counter() - start < 5
+def test_ten_megabyte_scalar_loads():
+    with no_runaway():
+        doc = load_text("a: " + "x" * 10_000_000 + "\nb: '" + "y" * 1_000_000 + "'\n")
     assert len(doc.data["a"]) == 10_000_000
 
 
-def test_ten_thousand_keys_load_quickly():
-    start = time.perf_counter()
-    doc = load_text("".join(f"key{i}: {i}\n" for i in range(10_000)))
-    assert time.perf_counter() - start < 5
+def test_ten_thousand_keys_load():
+    with no_runaway():
+        doc = load_text("".join(f"key{i}: {i}\n" for i in range(10_000)))
     assert len(doc.data) == 10_000
     assert doc.key_marks[("key9999",)] == Mark(10_000, 1)

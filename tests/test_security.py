@@ -16,7 +16,6 @@ import json
 import os
 import re
 import sys
-import time
 from pathlib import Path
 
 import orjson
@@ -28,7 +27,7 @@ from accoil_map.codegen import generate
 from accoil_map.errors import MappingError
 from accoil_map.language import KEY_TYPES
 from accoil_map.modules import import_source
-from tests.conftest import MAPPINGS, compiled
+from tests.conftest import MAPPINGS, compiled, no_runaway
 
 TS = "2024-01-01T00:00:00.000Z"
 OPERATOR_WORDS = frozenset(
@@ -728,11 +727,10 @@ def test_generated_code_compiles_without_warnings(tmp_path):
 
 def test_ten_megabyte_literal(tmp_path):
     big = ("x" * 995 + "'\"\\\n\u2028") * 10_000  # 10 MB
-    start = time.perf_counter()
-    module = compiles(tmp_path, mapping({"big": {"literal": big}, "text": big[:1_000_000]}))
-    [payload] = run(module, {})
+    with no_runaway():
+        module = compiles(tmp_path, mapping({"big": {"literal": big}, "text": big[:1_000_000]}))
+        [payload] = run(module, {})
     assert payload["big"] == big and payload["text"] == big[:1_000_000]
-    assert time.perf_counter() - start < 30
 
 
 def test_deep_nesting_fails_cleanly(tmp_path):
@@ -806,12 +804,11 @@ WARN_OR_REFUSE = {"merge key": "<<", "directive": "1.1"}
 
 
 @pytest.mark.parametrize("case", list(yaml_hazards("C")))
-def test_yaml_hazards_are_refused_quickly(tmp_path, canary, case):
+def test_yaml_hazards_are_refused(tmp_path, canary, case):
     text = yaml_hazards(canary)[case]
     path = tmp_path / "m.yaml"
     path.write_text(text, encoding="utf-8")
-    start = time.perf_counter()
-    with watched():
+    with no_runaway(), watched():
         try:
             checked = check(path)
         except MappingError as error:
@@ -820,7 +817,6 @@ def test_yaml_hazards_are_refused_quickly(tmp_path, canary, case):
             assert case in WARN_OR_REFUSE, f"accepted: {checked.document.data!r:.200}"
             warned = [w.format() for w in checked.warnings]
             assert any(WARN_OR_REFUSE[case] in w for w in warned), f"accepted silently: {warned}"
-    assert time.perf_counter() - start < 5
 
 
 @pytest.mark.parametrize(
@@ -894,11 +890,8 @@ def test_omit_keys_and_conversions_on_adversarial_data(tmp_path):
     for name, value in ADVERSARIAL_VALUES.items():
         traits = value if isinstance(value, dict) else {"ip_" + str(name): value, "plan": "pro"}
         event = {"ts": value, "v": value, "traits": traits}
-        start = time.perf_counter()
-        with watched():
+        with no_runaway(), watched():
             payloads = module.transform(event)
-        elapsed = time.perf_counter() - start
-        assert elapsed < 2, (name, elapsed)
         [payload] = payloads
         for key in payload.get("omitted", {}):
             assert "ip" not in key.lower() and "geoip" not in key.lower(), name
@@ -911,7 +904,7 @@ def test_shipped_mappings_on_adversarial_data(mapping_path):
     fields = ["event_type", "user_id", "event_time", "event_properties", "user_properties",
               "groups", "group_properties", "type", "userId", "timestamp", "traits", "event",
               "distinct_id", "properties", "person", "name", "groupId", "anonymousId"]
-    for name, value in ADVERSARIAL_VALUES.items():
+    for value in ADVERSARIAL_VALUES.values():
         for field in fields:
             for event in (
                 {field: value},
@@ -921,12 +914,11 @@ def test_shipped_mappings_on_adversarial_data(mapping_path):
                  "person": {"properties": value if isinstance(value, dict) else {"ip": value}},
                  "traits": value if isinstance(value, dict) else {"mrr": value}},
             ):
-                start = time.perf_counter()
                 try:
-                    payloads = module.transform(event)
+                    with no_runaway():
+                        payloads = module.transform(event)
                 except module.RejectEvent:
                     continue
-                assert time.perf_counter() - start < 1, (name, field)
                 for payload in payloads:
                     with contextlib.suppress(orjson.JSONEncodeError):  # huge ints: runner rejects
                         orjson.dumps(payload)

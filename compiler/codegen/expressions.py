@@ -15,12 +15,16 @@ from ..interpreter import compare
 from .emitter import Emitter, identifier
 from .facts import (
     Defines,
+    always_missing,
+    constant_operands,
     is_string_list,
     is_text_valued,
     is_truth_value,
     may_raise,
+    merge_steps,
     never_missing,
-    omitted,
+    omits_in_passing,
+    primary_decided,
 )
 
 
@@ -170,9 +174,9 @@ class ExpressionWriter:
 
     def fallback(self, primary: ir.Expr, fallback: ir.Expr, replace_empty: bool) -> str:
         """`primary` unless it is missing (or empty), else `fallback`, evaluated only then."""
-        if isinstance(primary, ir.Const):  # decided now
-            present = primary.value is not None and not (replace_empty and primary.value == "")
-            return self.value(primary if present else fallback)
+        used = primary_decided(primary, replace_empty)
+        if used is not None:  # decided now
+            return self.value(primary if used else fallback)
         value = self.atom(primary)
 
         def is_missing(name: str) -> str:
@@ -181,6 +185,8 @@ class ExpressionWriter:
         with self.out.captured() as lines:
             alternative = self.value(fallback)
         if not lines:
+            if alternative == value or fallback == primary:  # `x | default(x)`: x either way
+                return value
             return f"({alternative} if {is_missing(value)} else {value})"
         result = self.out.temp(_hint(primary))
         self.out.emit(f"{result} = {value}")
@@ -200,28 +206,21 @@ class ExpressionWriter:
     def value_Merge(self, expr: ir.Merge, needles: tuple[str, ...] = ()) -> str:
         """The merged object; with `needles`, without the keys `omit_keys` would drop."""
         result = self.out.temp("merged")
-        first, *rest = expr.items
-        if isinstance(first, ir.ObjectLit):
-            self.build_object(result, [kv for kv in first.items if not omitted(kv[0], needles)])
+        steps = list(merge_steps(expr, needles))
+        if isinstance(steps[0], list):  # the first object literal starts the result
+            self.build_object(result, steps.pop(0))
         else:
             self.out.emit(f"{result} = {{}}")
-            rest.insert(0, first)
-        spread = None  # the object laid over the result just before, if any
-        for item in rest:
-            if isinstance(item, ir.ObjectLit):
-                # `k: X.k` right after X itself sets what X has just set: skipped.
-                self.assign_keys(result, [
-                    (key, value)
-                    for key, value in item.items
-                    if not omitted(key, needles)
-                    and (spread is None or value != ir.GetKey(spread, key))
-                ])
+        for step in steps:
+            if isinstance(step, list):
+                self.assign_keys(result, step)
             elif needles:
-                part = self.atom(item)
-                self.out.emit(f"{self.out.helper('omit_into')}({result}, {part}, {needles!r}, True)")
+                part = self.atom(step)
+                self.out.emit(
+                    f"{self.out.helper('omit_into')}({result}, {part}, {needles!r}, True)"
+                )
             else:
-                self.out.emit(f"{self.out.helper('merge_into')}({result}, {self.atom(item)})")
-            spread = None if isinstance(item, ir.ObjectLit) else item
+                self.out.emit(f"{self.out.helper('merge_into')}({result}, {self.atom(step)})")
         return result
 
     def value_ObjectLit(self, expr: ir.ObjectLit) -> str:
@@ -247,6 +246,8 @@ class ExpressionWriter:
     def assign_keys(self, result: str, items) -> None:
         """`result[key] = value` for each present value, in order."""
         for key, value in items:
+            if always_missing(value, self.defines):
+                continue
             if self.never_missing(value):
                 self.out.emit(f"{result}[{key!r}] = {self.value(value)}")
                 continue
@@ -261,23 +262,9 @@ class ExpressionWriter:
         return f"[item for item in ({''.join(v + ', ' for v in values)}) if item is not None]"
 
     def value_OmitKeys(self, expr: ir.OmitKeys) -> str:
-        if self.omits_in_passing(expr):  # one pass, not a merge and then a filtered copy
+        if omits_in_passing(expr, self.defines):  # one pass, not a merge then a filtered copy
             return self.value_Merge(expr.target, expr.needles)
         return f"{self.out.helper('omit_keys')}({self.value(expr.target)}, {expr.needles!r})"
-
-    def omits_in_passing(self, expr: ir.OmitKeys) -> bool:
-        """True when the merge under `omit_keys` can leave keys out as it builds the
-        object: no literal value it leaves out (and so never evaluates) could reject
-        the event."""
-        if not isinstance(expr.target, ir.Merge):
-            return False
-        return not any(
-            self.may_raise(value)
-            for item in expr.target.items
-            if isinstance(item, ir.ObjectLit)
-            for key, value in item.items
-            if omitted(key, expr.needles)
-        )
 
     def value_Groups(self, expr: ir.Groups) -> str:
         ids, traits = self.operand(expr.ids), self.operand(expr.traits)
@@ -291,7 +278,7 @@ class ExpressionWriter:
 
     def value_Compare(self, expr: ir.Compare) -> str:
         comparison = language.COMPARISONS[expr.op]
-        if isinstance(expr.left, ir.Const) and isinstance(expr.right, ir.Const):  # decided now
+        if constant_operands(expr):  # decided now
             return repr(compare(expr.op, expr.left.value, expr.right.value))
         if not comparison.ordering:
             equal = self.equality(expr.left, expr.right, comparison.negated)
@@ -328,6 +315,8 @@ class ExpressionWriter:
         with self.out.captured() as lines:
             alternative = self.value(right)
         if not lines:
+            if alternative == value or right == left:  # `a || a` is a, either way
+                return value
             if truth_values:  # Python's and/or mean the same on True, False and None
                 return f"({value} {'and' if take_right_when_true else 'or'} {alternative})"
             test = self.take_right(left, value, take_right_when_true)
@@ -345,7 +334,18 @@ class ExpressionWriter:
 
     def value_Not(self, expr: ir.Not) -> str:
         target = expr.target
-        if isinstance(target, ir.Call) and target.name == "contains" and is_string_list(target.args[0]):
+        if isinstance(target, ir.Not):  # `!!x`: JMESPath's truthiness of x, as a boolean
+            inner = target.target
+            truth = self.condition(inner)
+            return f"bool({truth})" if is_truth_value(inner) else truth
+        if isinstance(target, ir.Compare) and not language.COMPARISONS[target.op].ordering:
+            opposite = "ne" if target.op == "eq" else "eq"  # `!(a == b)` is `a != b`
+            return self.value_Compare(ir.Compare(opposite, target.left, target.right))
+        if (
+            isinstance(target, ir.Call)
+            and target.name == "contains"
+            and is_string_list(target.args[0])
+        ):
             return self.membership(target, negated=True)
         return f"(not {self.condition(target)})"
 
@@ -354,7 +354,11 @@ class ExpressionWriter:
         if expr.name == "contains" and is_string_list(first):
             return self.membership(expr, negated=False)
         helper = self.out.helper(language.COMPILED_FUNCTIONS[expr.name][1])
-        if expr.name != "contains" and isinstance(second, ir.Const) and isinstance(second.value, str):
+        if (
+            expr.name != "contains"
+            and isinstance(second, ir.Const)
+            and isinstance(second.value, str)
+        ):
             subject = self.atom(first)
             method = "startswith" if expr.name == "starts_with" else "endswith"
             return (

@@ -23,6 +23,99 @@ def postorder(expr: ir.Expr, defines: Defines) -> Iterator[ir.Expr]:
     yield expr
 
 
+def evaluated(expr: ir.Expr, defines: Defines) -> Iterator[ir.Expr]:
+    """The nodes under `expr` whose values generated code computes, children first:
+    an object literal laid into a merge is built in place (its values are computed,
+    not the literal), and keys a merge leaves out are never evaluated."""
+    if isinstance(expr, ir.DefineRef):
+        below: tuple[ir.Expr, ...] | list[ir.Expr] = (defines[expr.name].value,)
+    elif isinstance(expr, ir.Merge):
+        below = merge_operands(expr, ())
+    elif isinstance(expr, ir.OmitKeys) and omits_in_passing(expr, defines):
+        below = merge_operands(expr.target, expr.needles)
+    elif isinstance(expr, (ir.Default, ir.Coalesce)):
+        below = fallback_operands(expr)
+    elif isinstance(expr, ir.Compare) and constant_operands(expr):
+        below = ()
+    else:
+        below = ir.children(expr)
+    for child in below:
+        yield from evaluated(child, defines)
+    yield expr
+
+
+def primary_decided(primary: ir.Expr, replace_empty: bool) -> bool | None:
+    """Whether a constant primary value of a fallback is used (decided at compile
+    time: the fallback is then never evaluated); None when it is not a constant."""
+    if not isinstance(primary, ir.Const):
+        return None
+    return primary.value is not None and not (replace_empty and primary.value == "")
+
+
+def fallback_operands(expr: ir.Default | ir.Coalesce) -> list[ir.Expr]:
+    """The operands of a default or coalesce that may be evaluated: constants that
+    decide the outcome cut the rest off."""
+    if isinstance(expr, ir.Default):
+        options, replace_empty = [expr.target, expr.fallback], expr.replace_empty
+    else:
+        options, replace_empty = list(expr.items), False
+    operands = []
+    for option in options[:-1]:
+        used = primary_decided(option, replace_empty)
+        if used is None:
+            operands.append(option)
+        elif used:
+            return [*operands, option]
+        replace_empty = False  # only a default's own target is tested for ""
+    return [*operands, options[-1]]
+
+
+def constant_operands(expr: ir.Compare) -> bool:
+    """True when both sides of a comparison are constants (decided at compile time)."""
+    return isinstance(expr.left, ir.Const) and isinstance(expr.right, ir.Const)
+
+
+def merge_steps(merge: ir.Merge, needles: tuple[str, ...]) -> Iterator[list | ir.Expr]:
+    """How a merge is built: a list of (key, value) for each object literal laid over
+    the result (without the keys `needles` omit, and without `k: X.k` right after X,
+    which sets what X has just set), or the expression of an object spread into it."""
+    spread = None  # the object laid over the result just before, if any
+    for item in merge.items:
+        if isinstance(item, ir.ObjectLit):
+            yield [
+                (key, value)
+                for key, value in item.items
+                if not omitted(key, needles) and (spread is None or value != ir.GetKey(spread, key))
+            ]
+            spread = None
+        else:
+            yield item
+            spread = item
+
+
+def merge_operands(merge: ir.Merge, needles: tuple[str, ...]) -> list[ir.Expr]:
+    """The expressions a merge evaluates, in order."""
+    operands: list[ir.Expr] = []
+    for step in merge_steps(merge, needles):
+        operands += [value for _, value in step] if isinstance(step, list) else [step]
+    return operands
+
+
+def omits_in_passing(expr: ir.OmitKeys, defines: Defines) -> bool:
+    """True when the merge under `omit_keys` can leave keys out as it builds the
+    object: no literal value it leaves out (and so never evaluates) could reject
+    the event."""
+    if not isinstance(expr.target, ir.Merge):
+        return False
+    return not any(
+        may_raise(value, defines)
+        for item in expr.target.items
+        if isinstance(item, ir.ObjectLit)
+        for key, value in item.items
+        if omitted(key, expr.needles)
+    )
+
+
 def may_raise(expr: ir.Expr, defines: Defines) -> bool:
     """True when evaluating the expression can reject the event (JMESPath type errors)."""
     return any(isinstance(node, (ir.Call, ir.Jmes)) for node in postorder(expr, defines))
@@ -46,6 +139,12 @@ def never_missing(expr: ir.Expr, defines: Defines) -> bool:
         case ir.Default(_, fallback):
             return never_missing(fallback, defines)
     return False
+
+
+def always_missing(expr: ir.Expr, defines: Defines) -> bool:
+    """True for a value that is null whatever the event (a null constant, maybe via defines)."""
+    expr = ir.resolved(expr, defines)
+    return isinstance(expr, ir.Const) and expr.value is None
 
 
 def is_truth_value(expr: ir.Expr) -> bool:

@@ -8,7 +8,7 @@ import textwrap
 from .. import __version__, ir
 from ..helpers import helper_source
 from .emitter import LEGEND, Emitter, Line
-from .layout import layout_statement
+from .layout import format_statement
 
 _WIDTH = 100
 _BANNER = "# " + "-" * (_WIDTH - 2)
@@ -25,13 +25,12 @@ _TRANSFORM_DOC = '''\
 def assemble(mapping: ir.Mapping, out: Emitter, uses_jmespath: bool) -> str:
     """The complete module source for a mapping whose `transform` body is in `out`."""
     helpers = helper_source(sorted(out.helpers))
-    imports = sorted({*helpers.imports, *(("jmespath",) if uses_jmespath else ())})
+    imports = {*helpers.imports, *(("jmespath",) if uses_jmespath else ())}
     parts = [
         *_header(mapping),
         '"""Accoil call bodies from source events, compiled from one accoil-map mapping."""',
         "",
-        *(f"import {module}" for module in imports),
-        *([""] if imports else []),
+        *_import_blocks(imports),
         *_layout(_metadata(mapping, out.constants)),
         "",
         "",
@@ -50,6 +49,15 @@ def assemble(mapping: ir.Mapping, out: Emitter, uses_jmespath: bool) -> str:
         helpers.body,
     ]
     return "\n".join(parts) + "\n"
+
+
+def _import_blocks(modules: set[str]) -> list[str]:
+    """`import` lines as isort groups them: the standard library, then jmespath."""
+    lines: list[str] = []
+    for third_party in (False, True):
+        block = sorted(m for m in modules if m.startswith("jmespath") == third_party)
+        lines += [f"import {module}" for module in block] + ([""] if block else [])
+    return lines
 
 
 def _header(mapping: ir.Mapping) -> list[str]:
@@ -87,7 +95,7 @@ def _layout(lines: list[Line]) -> list[str]:
         elif line.text.startswith("#"):
             laid_out += _wrap_comment(line.text[2:], indent)
         else:
-            laid_out += layout_statement(line.text, line.depth, _WIDTH)
+            laid_out += format_statement(line.text, line.depth, _WIDTH)
     return laid_out
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .. import ir
 from ..exclusive import excludes, one_rule_per_event, rule_test
-from .facts import Defines, may_raise, postorder
+from .facts import Defines, evaluated, may_raise
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def _shared(mapping: ir.Mapping, defines: Defines, single: bool) -> tuple[Shared
     def nodes_under(roots) -> set[ir.Expr]:
         found = set()
         for root in roots:
-            for node in postorder(root, defines):
+            for node in evaluated(root, defines):
                 found.add(node)
                 order.setdefault(node, len(order))
         return found
@@ -70,9 +70,7 @@ def _shared(mapping: ir.Mapping, defines: Defines, single: bool) -> tuple[Shared
     shared = [
         node
         for node, count in uses.items()
-        if count > 1
-        and not isinstance(node, (ir.Const, ir.Event))
-        and not may_raise(node, defines)
+        if count > 1 and not isinstance(node, (ir.Const, ir.Event)) and not may_raise(node, defines)
     ]
     # A shared define stands for its value: one pending name, not two.
     define_values = {defines[n.name].value for n in shared if isinstance(n, ir.DefineRef)}

@@ -9,6 +9,7 @@ each optional key only when the Accoil contract accepts its value.
 from __future__ import annotations
 
 from .. import ir, language
+from ..runtime.contract import accepts
 from .emitter import Emitter
 from .expressions import ExpressionWriter
 from .facts import Defines, always_accepted, text_or_missing
@@ -49,7 +50,9 @@ class RuleWriter:
         """Everything inside `transform`, after its docstring."""
         out = self.out
         with out.block("if event.__class__ is not dict:"):
-            out.emit("raise RejectEvent('the event is not a JSON object (got ' + _jp_type(event) + ')')")
+            out.emit(
+                "raise RejectEvent('the event is not a JSON object (got ' + _jp_type(event) + ')')"
+            )
         out.helper("RejectEvent")
         out.helper("_jp_type")
         if not self.plan.one_rule_per_event:
@@ -65,7 +68,9 @@ class RuleWriter:
     def shared_values(self) -> None:
         """Name every value an event may need twice: reads now, the rest on first use."""
         if self.plan.shared:
-            self.out.comment("Values used by several rules: reads now, the rest on first use (...).")
+            self.out.comment(
+                "Values used by several rules: reads now, the rest on first use (...)."
+            )
         for shared in self.plan.shared:
             if shared.eager:
                 self.values.atom(shared.expr)
@@ -130,7 +135,7 @@ class RuleWriter:
 
     def payload(self, rule: ir.Rule, names: dict[str, str]) -> None:
         """Build the call body: checked required keys and always-valid values first, in order."""
-        items = [(f.key, f.value) for f in rule.fields if f.value != ir.Const(None)]
+        items = [(f.key, f.value) for f in rule.fields if not self.never_sent(f, names)]
         leading = 0
         while leading < len(items) and self.settled(items[leading], names):
             leading += 1
@@ -143,6 +148,15 @@ class RuleWriter:
             else:
                 self.optional_key(key, value)
         self.out.emit("return [body]" if self.plan.one_rule_per_event else "out.append(body)")
+
+    def never_sent(self, field: ir.EmitField, names: dict[str, str]) -> bool:
+        """True for an optional key whose constant value the contract never accepts."""
+        value = ir.resolved(field.value, self.defines)
+        return (
+            field.key not in names
+            and isinstance(value, ir.Const)
+            and not accepts(field.key, value.value, False)
+        )
 
     def settled(self, item: tuple[str, ir.Expr], names: dict[str, str]) -> bool:
         """True when the key goes into the body without a test."""

@@ -9,9 +9,7 @@ import datetime
 import json
 import re
 
-_JSON_COMPACT = json.JSONEncoder(
-    separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode
+_JSON_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
 # The numeric text grammar; group 1 is empty exactly when the text is an integer.
@@ -19,9 +17,7 @@ _NUM_RE = re.compile(r"[+-]?(?:0|[1-9][0-9]*)((?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
 
 
 # The same grammar with its parts: sign, integer digits, fraction digits, exponent.
-_NUM_PARTS_RE = re.compile(
-    r"([+-]?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?"
-)
+_NUM_PARTS_RE = re.compile(r"([+-]?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?")
 
 
 def to_text(v):
@@ -251,8 +247,13 @@ def to_timestamp(v):
     # finds proves the shape: none for a bare time (no offset hides in the
     # fraction), UTC for a trailing Z.
     if (
-        v.__class__ is str and len(v) >= 20 and v.isascii()
-        and v[4] == "-" and v[7] == "-" and v[13] == ":" and v[16] == ":"
+        v.__class__ is str
+        and len(v) >= 20
+        and v.isascii()
+        and v[4] == "-"
+        and v[7] == "-"
+        and v[13] == ":"
+        and v[16] == ":"
     ):
         n = len(v)
         try:

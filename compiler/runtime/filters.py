@@ -7,57 +7,48 @@ from __future__ import annotations
 from .conversions import to_text
 
 
+def _subject_text(v):
+    """What a text filter works on: a string, a number or boolean as text, else None."""
+    if v.__class__ is str:
+        return v
+    return to_text(v) if v.__class__ in (int, float, bool) else None
+
+
 def f_lower(v):
-    """`lower`: strings; numbers and booleans as text first; else None."""
-    if v.__class__ is not str:
-        v = to_text(v) if v.__class__ in (int, float, bool) else None
-        if v is None:
-            return None
-    return v.lower()
+    """`lower`: str.lower of the subject's text."""
+    v = _subject_text(v)
+    return None if v is None else v.lower()
 
 
 def f_upper(v):
-    """`upper`: strings; numbers and booleans as text first; else None."""
-    if v.__class__ is not str:
-        v = to_text(v) if v.__class__ in (int, float, bool) else None
-        if v is None:
-            return None
-    return v.upper()
+    """`upper`: str.upper of the subject's text."""
+    v = _subject_text(v)
+    return None if v is None else v.upper()
 
 
 def f_trim(v):
     """`trim`: strip surrounding whitespace (str.strip)."""
-    if v.__class__ is not str:
-        v = to_text(v) if v.__class__ in (int, float, bool) else None
-        if v is None:
-            return None
-    return v.strip()
+    v = _subject_text(v)
+    return None if v is None else v.strip()
 
 
 def f_title(v):
     """`title`: str.title."""
-    if v.__class__ is not str:
-        v = to_text(v) if v.__class__ in (int, float, bool) else None
-        if v is None:
-            return None
-    return v.title()
+    v = _subject_text(v)
+    return None if v is None else v.title()
 
 
 def f_capitalize(v):
     """`capitalize`: str.capitalize."""
-    if v.__class__ is not str:
-        v = to_text(v) if v.__class__ in (int, float, bool) else None
-        if v is None:
-            return None
-    return v.capitalize()
+    v = _subject_text(v)
+    return None if v is None else v.capitalize()
 
 
 def f_replace(v, old, new):
-    """`replace(old, new)`: every occurrence; numbers and booleans as text first."""
-    if v.__class__ is not str:
-        v = to_text(v) if v.__class__ in (int, float, bool) else None
-        if v is None:
-            return None
+    """`replace(old, new)`: every occurrence, in the subject's text."""
+    v = _subject_text(v)
+    if v is None:
+        return None
     if old.__class__ is not str:
         old = to_text(old)
     if new.__class__ is not str:

@@ -114,8 +114,7 @@ def jp_contains(subject, search):
     if c is str:
         return search in subject if search.__class__ is str else False
     raise RejectEvent(
-        "contains() expects an array or a string as its first argument, got "
-        + _jp_type(subject)
+        "contains() expects an array or a string as its first argument, got " + _jp_type(subject)
     )
 
 

@@ -9,16 +9,16 @@ import datetime
 import json
 import re
 
-MAPPING_NAME = 'amplitude'
-MAPPING_SOURCE = 'amplitude'
-MAPPING_FILE = 'amplitude.yaml'
-MAPPING_SHA256 = '8c4456a61f10b9f3704fce7ba3612f7014067278d7c4797339504e33b4f84670'
-COMPILER_VERSION = '0.1.0'
-RULE_NAMES = ('events', 'page_views', 'identify', 'group')
-_C1 = ('$identify', '$groupidentify', '[Amplitude] Page Viewed')
-_KEYS_1 = ('event', 'userId', 'timestamp')
-_KEYS_2 = ('userId', 'timestamp')
-_KEYS_3 = ('groupId', 'timestamp')
+MAPPING_NAME = "amplitude"
+MAPPING_SOURCE = "amplitude"
+MAPPING_FILE = "amplitude.yaml"
+MAPPING_SHA256 = "8c4456a61f10b9f3704fce7ba3612f7014067278d7c4797339504e33b4f84670"
+COMPILER_VERSION = "0.1.0"
+RULE_NAMES = ("events", "page_views", "identify", "group")
+_C1 = ("$identify", "$groupidentify", "[Amplitude] Page Viewed")
+_KEYS_1 = ("event", "userId", "timestamp")
+_KEYS_2 = ("userId", "timestamp")
+_KEYS_3 = ("groupId", "timestamp")
 
 
 # Names: e_<field> is a field of the event, v_<name> a define of the mapping,
@@ -31,109 +31,151 @@ def transform(event, reasons=None):
     event data that cannot be read (not an object, a JMESPath type error).
     """
     if event.__class__ is not dict:
-        raise RejectEvent('the event is not a JSON object (got ' + _jp_type(event) + ')')
+        raise RejectEvent("the event is not a JSON object (got " + _jp_type(event) + ")")
     # Values used by several rules: reads now, the rest on first use (...).
-    e_event_type = event.get('event_type')
+    e_event_type = event.get("event_type")
 
     # rule 'events' (line 39): track call
     # 'Every product event except page views and identify calls.'
     # when: "!contains(['$identify', '$groupidentify', '[Amplitude] Page Viewed'], event_type)"
-    if (e_event_type not in _C1):
-        v_user = event.get('user_id')
-        v_timestamp = to_timestamp(event.get('event_time'))
-        if e_event_type.__class__ is not str or e_event_type == '' or v_user.__class__ is not str or v_user == '' or v_timestamp is None:
+    if e_event_type not in _C1:
+        v_user = event.get("user_id")
+        v_timestamp = to_timestamp(event.get("event_time"))
+        if (
+            e_event_type.__class__ is not str
+            or e_event_type == ""
+            or v_user.__class__ is not str
+            or v_user == ""
+            or v_timestamp is None
+        ):
             if reasons is not None:
-                reasons.append(('events', missing_keys(_KEYS_1, (e_event_type, v_user, v_timestamp, ))))
+                reasons.append(
+                    ("events", missing_keys(_KEYS_1, (e_event_type, v_user, v_timestamp)))
+                )
             return []
-        body = {'type': 'track', 'event': e_event_type, 'userId': v_user, 'timestamp': v_timestamp}
+        body = {"type": "track", "event": e_event_type, "userId": v_user, "timestamp": v_timestamp}
         v_additional_properties = {}
-        e_event_properties = event.get('event_properties')
-        trial_end_1 = (e_event_properties.get('trial_end') if e_event_properties.__class__ is dict else None)
+        e_event_properties = event.get("event_properties")
+        trial_end_1 = (
+            e_event_properties.get("trial_end") if e_event_properties.__class__ is dict else None
+        )
         if trial_end_1 is not None:
-            v_additional_properties['trial_end'] = trial_end_1
-        e_user_properties = event.get('user_properties')
-        plan_type_2 = (e_user_properties.get('plan_type') if e_user_properties.__class__ is dict else None)
+            v_additional_properties["trial_end"] = trial_end_1
+        e_user_properties = event.get("user_properties")
+        plan_type_2 = (
+            e_user_properties.get("plan_type") if e_user_properties.__class__ is dict else None
+        )
         if plan_type_2 is not None:
-            v_additional_properties['plan_type'] = plan_type_2
-        status_3 = (e_user_properties.get('status') if e_user_properties.__class__ is dict else None)
+            v_additional_properties["plan_type"] = plan_type_2
+        status_3 = e_user_properties.get("status") if e_user_properties.__class__ is dict else None
         if status_3 is not None:
-            v_additional_properties['status'] = status_3
+            v_additional_properties["status"] = status_3
         if v_additional_properties:
-            body['properties'] = v_additional_properties
-        v_primary_group = first_group(event.get('groups'), event.get('group_properties'), 'group_type')
+            body["properties"] = v_additional_properties
+        v_primary_group = first_group(
+            event.get("groups"), event.get("group_properties"), "group_type"
+        )
         if v_primary_group.__class__ is list:
-            body['groupTraits'] = v_primary_group
+            body["groupTraits"] = v_primary_group
         return [body]
 
     # rule 'page_views' (line 50): track call
     # 'Page views are named after the page title, else the page path.'
     # when: "event_type == '[Amplitude] Page Viewed'"
-    if (e_event_type == '[Amplitude] Page Viewed'):
-        e_event_properties = event.get('event_properties')
-        amplitude_page_title_4 = (e_event_properties.get('[Amplitude] Page Title') if e_event_properties.__class__ is dict else None)
-        amplitude_page_title_5 = ((e_event_properties.get('[Amplitude] Page Path') if e_event_properties.__class__ is dict else None) if amplitude_page_title_4 is None or amplitude_page_title_4 == '' else amplitude_page_title_4)
-        amplitude_page_title_6 = amplitude_page_title_5 if amplitude_page_title_5.__class__ is str else to_text(amplitude_page_title_5)
-        x_event = (None if amplitude_page_title_6 is None else 'Page Viewed ' + amplitude_page_title_6)
-        v_user = event.get('user_id')
-        v_timestamp = to_timestamp(event.get('event_time'))
-        if x_event is None or v_user.__class__ is not str or v_user == '' or v_timestamp is None:
+    if e_event_type == "[Amplitude] Page Viewed":
+        e_event_properties = event.get("event_properties")
+        amplitude_page_title_4 = (
+            e_event_properties.get("[Amplitude] Page Title")
+            if e_event_properties.__class__ is dict
+            else None
+        )
+        amplitude_page_title_5 = (
+            (
+                e_event_properties.get("[Amplitude] Page Path")
+                if e_event_properties.__class__ is dict
+                else None
+            )
+            if amplitude_page_title_4 is None or amplitude_page_title_4 == ""
+            else amplitude_page_title_4
+        )
+        amplitude_page_title_6 = (
+            amplitude_page_title_5
+            if amplitude_page_title_5.__class__ is str
+            else to_text(amplitude_page_title_5)
+        )
+        x_event = (
+            None if amplitude_page_title_6 is None else "Page Viewed " + amplitude_page_title_6
+        )
+        v_user = event.get("user_id")
+        v_timestamp = to_timestamp(event.get("event_time"))
+        if x_event is None or v_user.__class__ is not str or v_user == "" or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('page_views', missing_keys(_KEYS_1, (x_event, v_user, v_timestamp, ))))
+                reasons.append(
+                    ("page_views", missing_keys(_KEYS_1, (x_event, v_user, v_timestamp)))
+                )
             return []
-        body = {'type': 'track', 'event': x_event, 'userId': v_user, 'timestamp': v_timestamp}
+        body = {"type": "track", "event": x_event, "userId": v_user, "timestamp": v_timestamp}
         v_additional_properties = {}
-        trial_end_7 = (e_event_properties.get('trial_end') if e_event_properties.__class__ is dict else None)
+        trial_end_7 = (
+            e_event_properties.get("trial_end") if e_event_properties.__class__ is dict else None
+        )
         if trial_end_7 is not None:
-            v_additional_properties['trial_end'] = trial_end_7
-        e_user_properties = event.get('user_properties')
-        plan_type_8 = (e_user_properties.get('plan_type') if e_user_properties.__class__ is dict else None)
+            v_additional_properties["trial_end"] = trial_end_7
+        e_user_properties = event.get("user_properties")
+        plan_type_8 = (
+            e_user_properties.get("plan_type") if e_user_properties.__class__ is dict else None
+        )
         if plan_type_8 is not None:
-            v_additional_properties['plan_type'] = plan_type_8
-        status_9 = (e_user_properties.get('status') if e_user_properties.__class__ is dict else None)
+            v_additional_properties["plan_type"] = plan_type_8
+        status_9 = e_user_properties.get("status") if e_user_properties.__class__ is dict else None
         if status_9 is not None:
-            v_additional_properties['status'] = status_9
+            v_additional_properties["status"] = status_9
         if v_additional_properties:
-            body['properties'] = v_additional_properties
-        v_primary_group = first_group(event.get('groups'), event.get('group_properties'), 'group_type')
+            body["properties"] = v_additional_properties
+        v_primary_group = first_group(
+            event.get("groups"), event.get("group_properties"), "group_type"
+        )
         if v_primary_group.__class__ is list:
-            body['groupTraits'] = v_primary_group
+            body["groupTraits"] = v_primary_group
         return [body]
 
     # rule 'identify' (line 63): identify call
     # "Amplitude identify calls carry the user's properties as traits."
     # when: "event_type == '$identify'"
-    if (e_event_type == '$identify'):
-        v_user = event.get('user_id')
-        v_timestamp = to_timestamp(event.get('event_time'))
-        if v_user.__class__ is not str or v_user == '' or v_timestamp is None:
+    if e_event_type == "$identify":
+        v_user = event.get("user_id")
+        v_timestamp = to_timestamp(event.get("event_time"))
+        if v_user.__class__ is not str or v_user == "" or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('identify', missing_keys(_KEYS_2, (v_user, v_timestamp, ))))
+                reasons.append(("identify", missing_keys(_KEYS_2, (v_user, v_timestamp))))
             return []
-        body = {'type': 'identify', 'userId': v_user, 'timestamp': v_timestamp}
-        e_user_properties = event.get('user_properties')
+        body = {"type": "identify", "userId": v_user, "timestamp": v_timestamp}
+        e_user_properties = event.get("user_properties")
         if e_user_properties.__class__ is dict:
-            body['traits'] = e_user_properties
+            body["traits"] = e_user_properties
         return [body]
 
     # rule 'group' (line 72): group call
     # "Amplitude group identify calls set the primary group's traits."
     # when: "event_type == '$groupidentify'"
-    if (e_event_type == '$groupidentify'):
-        primary_group_10 = jp_index(first_group(event.get('groups'), event.get('group_properties'), 'group_type'), 0)
-        x_groupId = (primary_group_10.get('groupId') if primary_group_10.__class__ is dict else None)
-        v_timestamp = to_timestamp(event.get('event_time'))
-        if x_groupId.__class__ is not str or x_groupId == '' or v_timestamp is None:
+    if e_event_type == "$groupidentify":
+        primary_group_10 = jp_index(
+            first_group(event.get("groups"), event.get("group_properties"), "group_type"), 0
+        )
+        x_groupId = primary_group_10.get("groupId") if primary_group_10.__class__ is dict else None
+        v_timestamp = to_timestamp(event.get("event_time"))
+        if x_groupId.__class__ is not str or x_groupId == "" or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('group', missing_keys(_KEYS_3, (x_groupId, v_timestamp, ))))
+                reasons.append(("group", missing_keys(_KEYS_3, (x_groupId, v_timestamp))))
             return []
-        body = {'type': 'group', 'groupId': x_groupId}
-        v_user = event.get('user_id')
-        if v_user.__class__ is str and v_user != '':
-            body['userId'] = v_user
-        body['timestamp'] = v_timestamp
-        traits_11 = (primary_group_10.get('traits') if primary_group_10.__class__ is dict else None)
+        body = {"type": "group", "groupId": x_groupId}
+        v_user = event.get("user_id")
+        if v_user.__class__ is str and v_user != "":
+            body["userId"] = v_user
+        body["timestamp"] = v_timestamp
+        traits_11 = primary_group_10.get("traits") if primary_group_10.__class__ is dict else None
         if traits_11.__class__ is dict:
-            body['traits'] = traits_11
+            body["traits"] = traits_11
         return [body]
     return []
 
@@ -173,9 +215,7 @@ def jp_index(v, i):
     return None
 
 
-_JSON_COMPACT = json.JSONEncoder(
-    separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode
+_JSON_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
 def to_text(v):
@@ -316,8 +356,13 @@ def to_timestamp(v):
     # finds proves the shape: none for a bare time (no offset hides in the
     # fraction), UTC for a trailing Z.
     if (
-        v.__class__ is str and len(v) >= 20 and v.isascii()
-        and v[4] == "-" and v[7] == "-" and v[13] == ":" and v[16] == ":"
+        v.__class__ is str
+        and len(v) >= 20
+        and v.isascii()
+        and v[4] == "-"
+        and v[7] == "-"
+        and v[13] == ":"
+        and v[16] == ":"
     ):
         n = len(v)
         try:
@@ -387,16 +432,16 @@ def first_group(ids, traits, type_trait):
 # string) counts as missing: a required key stops the call, an optional one is
 # left out, so no call body Accoil would refuse is ever sent.
 _KEY_TYPES = {
-    'userId': str,
-    'groupId': str,
-    'anonymousId': str,
-    'event': str,
-    'name': str,
-    'timestamp': str,
-    'traits': dict,
-    'properties': dict,
-    'context': dict,
-    'groupTraits': list,
+    "userId": str,
+    "groupId": str,
+    "anonymousId": str,
+    "event": str,
+    "name": str,
+    "timestamp": str,
+    "traits": dict,
+    "properties": dict,
+    "context": dict,
+    "groupTraits": list,
 }
 
 

@@ -8,16 +8,16 @@
 import datetime
 import re
 
-MAPPING_NAME = 'posthog'
-MAPPING_SOURCE = 'posthog'
-MAPPING_FILE = 'posthog.yaml'
-MAPPING_SHA256 = 'dcfc7ab5adec124c349853f8601b7ed6163fb7a8417dfa9d9fb57df846253e19'
-COMPILER_VERSION = '0.1.0'
-RULE_NAMES = ('custom_events', 'identify', 'pageview', 'screen', 'group')
-_KEYS_1 = ('event', 'userId', 'timestamp')
-_KEYS_2 = ('userId', 'timestamp')
-_KEYS_3 = ('name', 'timestamp')
-_KEYS_4 = ('groupId', 'timestamp')
+MAPPING_NAME = "posthog"
+MAPPING_SOURCE = "posthog"
+MAPPING_FILE = "posthog.yaml"
+MAPPING_SHA256 = "dcfc7ab5adec124c349853f8601b7ed6163fb7a8417dfa9d9fb57df846253e19"
+COMPILER_VERSION = "0.1.0"
+RULE_NAMES = ("custom_events", "identify", "pageview", "screen", "group")
+_KEYS_1 = ("event", "userId", "timestamp")
+_KEYS_2 = ("userId", "timestamp")
+_KEYS_3 = ("name", "timestamp")
+_KEYS_4 = ("groupId", "timestamp")
 
 
 # Names: e_<field> is a field of the event, v_<name> a define of the mapping,
@@ -30,114 +30,135 @@ def transform(event, reasons=None):
     event data that cannot be read (not an object, a JMESPath type error).
     """
     if event.__class__ is not dict:
-        raise RejectEvent('the event is not a JSON object (got ' + _jp_type(event) + ')')
+        raise RejectEvent("the event is not a JSON object (got " + _jp_type(event) + ")")
     # Values used by several rules: reads now, the rest on first use (...).
-    e_event = event.get('event')
+    e_event = event.get("event")
 
     # rule 'custom_events' (line 19): track call
     # 'Every event whose name does not start with "$" is a track call.'
     # when: "!starts_with(event, '$')"
-    if (not (e_event.startswith('$') if e_event.__class__ is str else jp_starts_with(e_event, '$'))):
-        x_userId = event.get('distinct_id')
-        v_timestamp = to_timestamp(event.get('timestamp'))
-        if e_event.__class__ is not str or e_event == '' or x_userId.__class__ is not str or x_userId == '' or v_timestamp is None:
+    if not (e_event.startswith("$") if e_event.__class__ is str else jp_starts_with(e_event, "$")):
+        x_userId = event.get("distinct_id")
+        v_timestamp = to_timestamp(event.get("timestamp"))
+        if (
+            e_event.__class__ is not str
+            or e_event == ""
+            or x_userId.__class__ is not str
+            or x_userId == ""
+            or v_timestamp is None
+        ):
             if reasons is not None:
-                reasons.append(('custom_events', missing_keys(_KEYS_1, (e_event, x_userId, v_timestamp, ))))
+                reasons.append(
+                    ("custom_events", missing_keys(_KEYS_1, (e_event, x_userId, v_timestamp)))
+                )
             return []
-        body = {'type': 'track', 'event': e_event, 'userId': x_userId, 'timestamp': v_timestamp}
+        body = {"type": "track", "event": e_event, "userId": x_userId, "timestamp": v_timestamp}
         return [body]
 
     # rule 'identify' (line 28): identify call
     # "$identify and $set update the person's traits."
     # when: "event == '$identify' || event == '$set'"
-    if ((e_event == '$identify') or (e_event == '$set')):
-        x_userId = event.get('distinct_id')
-        v_timestamp = to_timestamp(event.get('timestamp'))
-        if x_userId.__class__ is not str or x_userId == '' or v_timestamp is None:
+    if e_event == "$identify" or e_event == "$set":
+        x_userId = event.get("distinct_id")
+        v_timestamp = to_timestamp(event.get("timestamp"))
+        if x_userId.__class__ is not str or x_userId == "" or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('identify', missing_keys(_KEYS_2, (x_userId, v_timestamp, ))))
+                reasons.append(("identify", missing_keys(_KEYS_2, (x_userId, v_timestamp))))
             return []
         merged_1 = {}
-        e_person = event.get('person')
-        properties_2 = (e_person.get('properties') if e_person.__class__ is dict else None)
-        omit_into(merged_1, properties_2, ('ip', 'current_url'), True)
-        account_status_3 = (properties_2.get('account_status') if properties_2.__class__ is dict else None)
+        e_person = event.get("person")
+        properties_2 = e_person.get("properties") if e_person.__class__ is dict else None
+        omit_into(merged_1, properties_2, ("ip", "current_url"), True)
+        account_status_3 = (
+            properties_2.get("account_status") if properties_2.__class__ is dict else None
+        )
         if account_status_3 is not None:
-            merged_1['accountStatus'] = account_status_3
-        created_at_4 = (properties_2.get('created_at') if properties_2.__class__ is dict else None)
+            merged_1["accountStatus"] = account_status_3
+        created_at_4 = properties_2.get("created_at") if properties_2.__class__ is dict else None
         if created_at_4 is not None:
-            merged_1['createdAt'] = created_at_4
-        body = {'type': 'identify', 'userId': x_userId, 'timestamp': v_timestamp, 'traits': merged_1}
+            merged_1["createdAt"] = created_at_4
+        body = {
+            "type": "identify",
+            "userId": x_userId,
+            "timestamp": v_timestamp,
+            "traits": merged_1,
+        }
         return [body]
 
     # rule 'pageview' (line 45): page call
     # 'A page view is named by its title, else its path; with neither it is not sent.'
     # when: "event == '$pageview'"
-    if (e_event == '$pageview'):
-        e_properties = event.get('properties')
-        title_5 = (e_properties.get('title') if e_properties.__class__ is dict else None)
-        x_name = ((e_properties.get('$pathname') if e_properties.__class__ is dict else None) if title_5 is None or title_5 == '' else title_5)
-        v_timestamp = to_timestamp(event.get('timestamp'))
-        if x_name.__class__ is not str or x_name == '' or v_timestamp is None:
+    if e_event == "$pageview":
+        e_properties = event.get("properties")
+        title_5 = e_properties.get("title") if e_properties.__class__ is dict else None
+        x_name = (
+            (e_properties.get("$pathname") if e_properties.__class__ is dict else None)
+            if title_5 is None or title_5 == ""
+            else title_5
+        )
+        v_timestamp = to_timestamp(event.get("timestamp"))
+        if x_name.__class__ is not str or x_name == "" or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('pageview', missing_keys(_KEYS_3, (x_name, v_timestamp, ))))
+                reasons.append(("pageview", missing_keys(_KEYS_3, (x_name, v_timestamp))))
             return []
-        body = {'type': 'page'}
-        e_distinct_id = event.get('distinct_id')
-        if e_distinct_id.__class__ is str and e_distinct_id != '':
-            body['userId'] = e_distinct_id
-        body['name'] = x_name
-        body['timestamp'] = v_timestamp
+        body = {"type": "page"}
+        e_distinct_id = event.get("distinct_id")
+        if e_distinct_id.__class__ is str and e_distinct_id != "":
+            body["userId"] = e_distinct_id
+        body["name"] = x_name
+        body["timestamp"] = v_timestamp
         return [body]
 
     # rule 'screen' (line 55): screen call
     # 'A screen view is named by its screen name; without one it is not sent.'
     # when: "event == '$screen'"
-    if (e_event == '$screen'):
-        e_properties = event.get('properties')
-        x_name = (e_properties.get('$screen_name') if e_properties.__class__ is dict else None)
-        v_timestamp = to_timestamp(event.get('timestamp'))
-        if x_name.__class__ is not str or x_name == '' or v_timestamp is None:
+    if e_event == "$screen":
+        e_properties = event.get("properties")
+        x_name = e_properties.get("$screen_name") if e_properties.__class__ is dict else None
+        v_timestamp = to_timestamp(event.get("timestamp"))
+        if x_name.__class__ is not str or x_name == "" or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('screen', missing_keys(_KEYS_3, (x_name, v_timestamp, ))))
+                reasons.append(("screen", missing_keys(_KEYS_3, (x_name, v_timestamp))))
             return []
-        body = {'type': 'screen'}
-        e_distinct_id = event.get('distinct_id')
-        if e_distinct_id.__class__ is str and e_distinct_id != '':
-            body['userId'] = e_distinct_id
-        body['name'] = x_name
-        body['timestamp'] = v_timestamp
+        body = {"type": "screen"}
+        e_distinct_id = event.get("distinct_id")
+        if e_distinct_id.__class__ is str and e_distinct_id != "":
+            body["userId"] = e_distinct_id
+        body["name"] = x_name
+        body["timestamp"] = v_timestamp
         return [body]
 
     # rule 'group' (line 65): group call
     # "$groupidentify sets the group's traits from $group_set."
     # when: "event == '$groupidentify'"
-    if (e_event == '$groupidentify'):
-        e_properties = event.get('properties')
-        x_groupId = (e_properties.get('$group_key') if e_properties.__class__ is dict else None)
-        v_timestamp = to_timestamp(event.get('timestamp'))
-        if x_groupId.__class__ is not str or x_groupId == '' or v_timestamp is None:
+    if e_event == "$groupidentify":
+        e_properties = event.get("properties")
+        x_groupId = e_properties.get("$group_key") if e_properties.__class__ is dict else None
+        v_timestamp = to_timestamp(event.get("timestamp"))
+        if x_groupId.__class__ is not str or x_groupId == "" or v_timestamp is None:
             if reasons is not None:
-                reasons.append(('group', missing_keys(_KEYS_4, (x_groupId, v_timestamp, ))))
+                reasons.append(("group", missing_keys(_KEYS_4, (x_groupId, v_timestamp))))
             return []
-        body = {'type': 'group', 'groupId': x_groupId}
-        e_distinct_id = event.get('distinct_id')
-        if e_distinct_id.__class__ is str and e_distinct_id != '':
-            body['userId'] = e_distinct_id
-        anon_distinct_id_6 = (e_properties.get('$anon_distinct_id') if e_properties.__class__ is dict else None)
-        if anon_distinct_id_6.__class__ is str and anon_distinct_id_6 != '':
-            body['anonymousId'] = anon_distinct_id_6
-        body['timestamp'] = v_timestamp
+        body = {"type": "group", "groupId": x_groupId}
+        e_distinct_id = event.get("distinct_id")
+        if e_distinct_id.__class__ is str and e_distinct_id != "":
+            body["userId"] = e_distinct_id
+        anon_distinct_id_6 = (
+            e_properties.get("$anon_distinct_id") if e_properties.__class__ is dict else None
+        )
+        if anon_distinct_id_6.__class__ is str and anon_distinct_id_6 != "":
+            body["anonymousId"] = anon_distinct_id_6
+        body["timestamp"] = v_timestamp
         merged_7 = {}
-        group_set_8 = (e_properties.get('$group_set') if e_properties.__class__ is dict else None)
-        omit_into(merged_7, group_set_8, ('ip', 'current_url'), True)
-        created_at_9 = (group_set_8.get('created_at') if group_set_8.__class__ is dict else None)
+        group_set_8 = e_properties.get("$group_set") if e_properties.__class__ is dict else None
+        omit_into(merged_7, group_set_8, ("ip", "current_url"), True)
+        created_at_9 = group_set_8.get("created_at") if group_set_8.__class__ is dict else None
         if created_at_9 is not None:
-            merged_7['createdAt'] = created_at_9
-        mrr_10 = to_number((group_set_8.get('mrr') if group_set_8.__class__ is dict else None))
+            merged_7["createdAt"] = created_at_9
+        mrr_10 = to_number(group_set_8.get("mrr") if group_set_8.__class__ is dict else None)
         if mrr_10 is not None:
-            merged_7['mrr'] = mrr_10
-        body['traits'] = merged_7
+            merged_7["mrr"] = mrr_10
+        body["traits"] = merged_7
         return [body]
     return []
 
@@ -317,8 +338,13 @@ def to_timestamp(v):
     # finds proves the shape: none for a bare time (no offset hides in the
     # fraction), UTC for a trailing Z.
     if (
-        v.__class__ is str and len(v) >= 20 and v.isascii()
-        and v[4] == "-" and v[7] == "-" and v[13] == ":" and v[16] == ":"
+        v.__class__ is str
+        and len(v) >= 20
+        and v.isascii()
+        and v[4] == "-"
+        and v[7] == "-"
+        and v[13] == ":"
+        and v[16] == ":"
     ):
         n = len(v)
         try:
@@ -361,16 +387,16 @@ def omit_into(out, part, needles, skip_nulls):
 # string) counts as missing: a required key stops the call, an optional one is
 # left out, so no call body Accoil would refuse is ever sent.
 _KEY_TYPES = {
-    'userId': str,
-    'groupId': str,
-    'anonymousId': str,
-    'event': str,
-    'name': str,
-    'timestamp': str,
-    'traits': dict,
-    'properties': dict,
-    'context': dict,
-    'groupTraits': list,
+    "userId": str,
+    "groupId": str,
+    "anonymousId": str,
+    "event": str,
+    "name": str,
+    "timestamp": str,
+    "traits": dict,
+    "properties": dict,
+    "context": dict,
+    "groupTraits": list,
 }
 
 

@@ -7,16 +7,16 @@
 
 import re
 
-MAPPING_NAME = 'segment'
-MAPPING_SOURCE = 'segment'
-MAPPING_FILE = 'segment.yaml'
-MAPPING_SHA256 = '818d0f1165153e02f5e7f23d73c67b78bfc41f65105cdba585c2ad56b0b87370'
-COMPILER_VERSION = '0.1.0'
-RULE_NAMES = ('track', 'identify', 'group', 'page', 'screen')
-_KEYS_1 = ('event', 'userId', 'timestamp')
-_KEYS_2 = ('userId', 'timestamp')
-_KEYS_3 = ('groupId', 'timestamp')
-_KEYS_4 = ('timestamp',)
+MAPPING_NAME = "segment"
+MAPPING_SOURCE = "segment"
+MAPPING_FILE = "segment.yaml"
+MAPPING_SHA256 = "818d0f1165153e02f5e7f23d73c67b78bfc41f65105cdba585c2ad56b0b87370"
+COMPILER_VERSION = "0.1.0"
+RULE_NAMES = ("track", "identify", "group", "page", "screen")
+_KEYS_1 = ("event", "userId", "timestamp")
+_KEYS_2 = ("userId", "timestamp")
+_KEYS_3 = ("groupId", "timestamp")
+_KEYS_4 = ("timestamp",)
 
 
 # Names: e_<field> is a field of the event, v_<name> a define of the mapping,
@@ -29,105 +29,127 @@ def transform(event, reasons=None):
     event data that cannot be read (not an object, a JMESPath type error).
     """
     if event.__class__ is not dict:
-        raise RejectEvent('the event is not a JSON object (got ' + _jp_type(event) + ')')
+        raise RejectEvent("the event is not a JSON object (got " + _jp_type(event) + ")")
     # Values used by several rules: reads now, the rest on first use (...).
-    e_type = event.get('type')
+    e_type = event.get("type")
 
     # rule 'track' (line 17): track call
     # when: "type == 'track'"
-    if (e_type == 'track'):
-        x_event = event.get('event')
-        x_userId = event.get('userId')
-        x_timestamp = event.get('timestamp')
-        if x_event.__class__ is not str or x_event == '' or x_userId.__class__ is not str or x_userId == '' or x_timestamp.__class__ is not str or x_timestamp == '':
+    if e_type == "track":
+        x_event = event.get("event")
+        x_userId = event.get("userId")
+        x_timestamp = event.get("timestamp")
+        if (
+            x_event.__class__ is not str
+            or x_event == ""
+            or x_userId.__class__ is not str
+            or x_userId == ""
+            or x_timestamp.__class__ is not str
+            or x_timestamp == ""
+        ):
             if reasons is not None:
-                reasons.append(('track', missing_keys(_KEYS_1, (x_event, x_userId, x_timestamp, ))))
+                reasons.append(("track", missing_keys(_KEYS_1, (x_event, x_userId, x_timestamp))))
             return []
-        body = {'type': 'track', 'event': x_event, 'userId': x_userId, 'timestamp': x_timestamp}
+        body = {"type": "track", "event": x_event, "userId": x_userId, "timestamp": x_timestamp}
         context_1 = {}
-        e_context = event.get('context')
-        group_id_2 = (e_context.get('groupId') if e_context.__class__ is dict else None)
+        e_context = event.get("context")
+        group_id_2 = e_context.get("groupId") if e_context.__class__ is dict else None
         if group_id_2 is not None:
-            context_1['groupId'] = group_id_2
+            context_1["groupId"] = group_id_2
         if context_1:
-            body['context'] = context_1
+            body["context"] = context_1
         return [body]
 
     # rule 'identify' (line 27): identify call
     # when: "type == 'identify'"
-    if (e_type == 'identify'):
-        x_userId = event.get('userId')
-        x_timestamp = event.get('timestamp')
-        if x_userId.__class__ is not str or x_userId == '' or x_timestamp.__class__ is not str or x_timestamp == '':
+    if e_type == "identify":
+        x_userId = event.get("userId")
+        x_timestamp = event.get("timestamp")
+        if (
+            x_userId.__class__ is not str
+            or x_userId == ""
+            or x_timestamp.__class__ is not str
+            or x_timestamp == ""
+        ):
             if reasons is not None:
-                reasons.append(('identify', missing_keys(_KEYS_2, (x_userId, x_timestamp, ))))
+                reasons.append(("identify", missing_keys(_KEYS_2, (x_userId, x_timestamp))))
             return []
         merged_3 = {}
-        e_traits = event.get('traits')
+        e_traits = event.get("traits")
         merge_into(merged_3, e_traits)
-        body = {'type': 'identify', 'userId': x_userId, 'timestamp': x_timestamp, 'traits': merged_3}
+        body = {
+            "type": "identify",
+            "userId": x_userId,
+            "timestamp": x_timestamp,
+            "traits": merged_3,
+        }
         return [body]
 
     # rule 'group' (line 42): group call
     # when: "type == 'group'"
-    if (e_type == 'group'):
-        x_groupId = event.get('groupId')
-        x_timestamp = event.get('timestamp')
-        if x_groupId.__class__ is not str or x_groupId == '' or x_timestamp.__class__ is not str or x_timestamp == '':
+    if e_type == "group":
+        x_groupId = event.get("groupId")
+        x_timestamp = event.get("timestamp")
+        if (
+            x_groupId.__class__ is not str
+            or x_groupId == ""
+            or x_timestamp.__class__ is not str
+            or x_timestamp == ""
+        ):
             if reasons is not None:
-                reasons.append(('group', missing_keys(_KEYS_3, (x_groupId, x_timestamp, ))))
+                reasons.append(("group", missing_keys(_KEYS_3, (x_groupId, x_timestamp))))
             return []
-        body = {'type': 'group', 'groupId': x_groupId}
-        e_userId = event.get('userId')
-        if e_userId.__class__ is str and e_userId != '':
-            body['userId'] = e_userId
-        e_anonymousId = event.get('anonymousId')
-        if e_anonymousId.__class__ is str and e_anonymousId != '':
-            body['anonymousId'] = e_anonymousId
-        body['timestamp'] = x_timestamp
+        body = {"type": "group", "groupId": x_groupId}
+        e_userId = event.get("userId")
+        if e_userId.__class__ is str and e_userId != "":
+            body["userId"] = e_userId
+        e_anonymousId = event.get("anonymousId")
+        if e_anonymousId.__class__ is str and e_anonymousId != "":
+            body["anonymousId"] = e_anonymousId
+        body["timestamp"] = x_timestamp
         merged_4 = {}
-        e_traits = event.get('traits')
+        e_traits = event.get("traits")
         merge_into(merged_4, e_traits)
-        mrr_5 = to_number((e_traits.get('mrr') if e_traits.__class__ is dict else None))
+        mrr_5 = to_number(e_traits.get("mrr") if e_traits.__class__ is dict else None)
         if mrr_5 is not None:
-            merged_4['mrr'] = mrr_5
-        body['traits'] = merged_4
+            merged_4["mrr"] = mrr_5
+        body["traits"] = merged_4
         return [body]
 
     # rule 'page' (line 59): page call
     # when: "type == 'page'"
-    if (e_type == 'page'):
-        x_timestamp = event.get('timestamp')
-        if x_timestamp.__class__ is not str or x_timestamp == '':
+    if e_type == "page":
+        x_timestamp = event.get("timestamp")
+        if x_timestamp.__class__ is not str or x_timestamp == "":
             if reasons is not None:
-                reasons.append(('page', missing_keys(_KEYS_4, (x_timestamp, ))))
+                reasons.append(("page", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
-        body = {'type': 'page'}
-        e_userId = event.get('userId')
-        if e_userId.__class__ is str and e_userId != '':
-            body['userId'] = e_userId
-        e_name = event.get('name')
-        if e_name.__class__ is str and e_name != '':
-            body['name'] = e_name
-        body['timestamp'] = x_timestamp
+        body = {"type": "page"}
+        e_userId = event.get("userId")
+        if e_userId.__class__ is str and e_userId != "":
+            body["userId"] = e_userId
+        e_name = event.get("name")
+        if e_name.__class__ is str and e_name != "":
+            body["name"] = e_name
+        body["timestamp"] = x_timestamp
         return [body]
 
     # rule 'screen' (line 67): screen call
     # when: "type == 'screen'"
-    if (e_type == 'screen'):
-        x_timestamp = event.get('timestamp')
-        if x_timestamp.__class__ is not str or x_timestamp == '':
+    if e_type == "screen":
+        x_timestamp = event.get("timestamp")
+        if x_timestamp.__class__ is not str or x_timestamp == "":
             if reasons is not None:
-                reasons.append(('screen', missing_keys(_KEYS_4, (x_timestamp, ))))
+                reasons.append(("screen", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
-        body = {'type': 'screen'}
-        e_userId = event.get('userId')
-        if e_userId.__class__ is str and e_userId != '':
-            body['userId'] = e_userId
-        e_name = event.get('name')
-        if e_name.__class__ is str and e_name != '':
-            body['name'] = e_name
-        body['timestamp'] = x_timestamp
+        body = {"type": "screen"}
+        e_userId = event.get("userId")
+        if e_userId.__class__ is str and e_userId != "":
+            body["userId"] = e_userId
+        e_name = event.get("name")
+        if e_name.__class__ is str and e_name != "":
+            body["name"] = e_name
+        body["timestamp"] = x_timestamp
         return [body]
     return []
 
@@ -197,16 +219,16 @@ def merge_into(out, part):
 # string) counts as missing: a required key stops the call, an optional one is
 # left out, so no call body Accoil would refuse is ever sent.
 _KEY_TYPES = {
-    'userId': str,
-    'groupId': str,
-    'anonymousId': str,
-    'event': str,
-    'name': str,
-    'timestamp': str,
-    'traits': dict,
-    'properties': dict,
-    'context': dict,
-    'groupTraits': list,
+    "userId": str,
+    "groupId": str,
+    "anonymousId": str,
+    "event": str,
+    "name": str,
+    "timestamp": str,
+    "traits": dict,
+    "properties": dict,
+    "context": dict,
+    "groupTraits": list,
 }
 
 

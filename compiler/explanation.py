@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import orjson
 
 from . import ir
+from .errors import plural
 from .interpreter import Interpreter, RuleTrace, Scope
 from .language import requirement
 from .runtime import RejectEvent
@@ -36,16 +37,25 @@ def explain_event(mapping: ir.Mapping, event) -> Explanation:
     return Explanation([(d.name, _define(scope, d.name), d.origin) for d in mapping.defines], rules)
 
 
+@dataclass(frozen=True)
+class _Unread:
+    """A define no matched rule needs, whose value would reject the event."""
+
+    reason: str
+
+
 def _define(scope: Scope, name: str):
     try:
         return scope.define(name)
     except RejectEvent as exc:
-        return f"(rejects the event: {exc})"
+        return _Unread(str(exc))
 
 
 def _json(value) -> str:
     if value is None:
         return "(missing)"
+    if isinstance(value, _Unread):
+        return f"(not needed; reading it would reject the event: {value.reason})"
     try:
         text = orjson.dumps(value).decode()
     except (orjson.JSONEncodeError, TypeError):
@@ -60,9 +70,13 @@ def render(explanation: Explanation) -> str:
     lines = []
     if explanation.defines:
         lines.append("defines:")
-        lines += [f"  {name} = {_json(value)}    <- {origin}" for name, value, origin in explanation.defines]
+        lines += [
+            f"  {name} = {_json(value)}    <- {origin}"
+            for name, value, origin in explanation.defines
+        ]
     for trace in explanation.rules:
-        lines.append("")
+        if lines:
+            lines.append("")
         when = f" when {trace.condition!r}" if trace.condition else ""
         verdict = "matched" if trace.matched else "not matched: no call"
         lines.append(f"rule '{trace.rule}' ({trace.call_type}){when}: {verdict}")
@@ -77,5 +91,5 @@ def render(explanation: Explanation) -> str:
             lines.append(f"  not emitted: {reasons}")
     emitted = sum(trace.payload is not None for trace in explanation.rules)
     lines.append("")
-    lines.append(f"{emitted} call{'s' if emitted != 1 else ''} emitted")
+    lines.append(f"{plural(emitted, 'call')} emitted")
     return "\n".join(lines)

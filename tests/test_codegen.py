@@ -1,0 +1,106 @@
+"""The shape of generated modules: what a reader of the source would check."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from accoil_map import compile_source
+from tests import strategies as S
+from tests.conftest import MAPPINGS, venv_tool
+
+_SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def _transform(source: str) -> ast.FunctionDef:
+    tree = ast.parse(source)
+    return next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "transform")
+
+
+def unread_names(source: str) -> set[str]:
+    """Names `transform` assigns but never reads."""
+    stored, loaded = set(), set()
+    for node in ast.walk(_transform(source)):
+        if isinstance(node, ast.Name):
+            (stored if isinstance(node.ctx, ast.Store) else loaded).add(node.id)
+    return stored - loaded
+
+
+def test_unread_names_finds_a_dead_assignment():
+    source = "def transform(event, reasons=None):\n    t1 = ...\n    x = 1\n    return [x]\n"
+    assert unread_names(source) == {"t1"}
+
+
+def test_shipped_modules_assign_no_unread_name():
+    for path in MAPPINGS:
+        assert unread_names(compile_source(path)) == set(), path.name
+
+
+@_SETTINGS
+@given(S.mappings())
+def test_generated_modules_assign_no_unread_name(case):
+    text, _ = case
+    assert unread_names(compile_source(text, filename="generated.yaml")) == set()
+
+
+def ruff_problems(source: str, tmp_path) -> str:
+    """What `ruff format --check` and `ruff check` (default rules) say of a module."""
+    path = tmp_path / "generated_module.py"
+    path.write_text(source, encoding="utf-8")
+    ruff = venv_tool("ruff")
+    problems = ""
+    for command in (["format", "--check", "--diff"], ["check", "--output-format", "concise"]):
+        result = subprocess.run(
+            [ruff, *command, "--isolated", "--line-length", "100", "--no-cache", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            problems += result.stdout + result.stderr
+    return problems
+
+
+def long_lines(source: str) -> list[str]:
+    """Lines over 100 characters that ruff could have split (not one long string or comment)."""
+    return [line for line in source.splitlines() if len(line) > 100 and not _unsplittable(line)]
+
+
+def _unsplittable(line: str) -> bool:
+    """A comment, or one string literal (maybe assigned to a name, or an argument)."""
+    text = line.strip()
+    if text.startswith("#"):
+        return True
+    text = re.sub(r"^[A-Za-z_][A-Za-z0-9_]* = ", "", text).rstrip(",")
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return False
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+@pytest.mark.parametrize("path", MAPPINGS, ids=lambda p: p.stem)
+def test_shipped_modules_are_ruff_formatted_and_clean(path, tmp_path):
+    source = compile_source(path)
+    assert ruff_problems(source, tmp_path) == ""
+    assert long_lines(source) == []
+
+
+@settings(max_examples=25, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(S.mappings())
+def test_generated_modules_are_ruff_formatted_and_clean(tmp_path, case):
+    text, _ = case
+    source = compile_source(text, filename="generated.yaml")
+    assert ruff_problems(source, tmp_path) == ""
+    assert long_lines(source) == []
