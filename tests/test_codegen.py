@@ -9,7 +9,9 @@ import subprocess
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from accoil_map import compile_source
+from accoil_map import compile_source, language
+from accoil_map.codegen.rules import contract_test
+from accoil_map.runtime.contract import accepts
 from tests import strategies as S
 from tests.conftest import MAPPINGS, venv_tool
 
@@ -104,3 +106,18 @@ def test_generated_modules_are_ruff_formatted_and_clean(tmp_path, case):
     source = compile_source(text, filename="generated.yaml")
     assert ruff_problems(source, tmp_path) == ""
     assert long_lines(source) == []
+
+
+_VALUES = [None, "", "u", 0, 1, 1.5, True, False, {}, {"a": 1}, [], ["x"]]
+
+
+@pytest.mark.parametrize("key", [*language.KEY_TYPES, "custom key"])
+@pytest.mark.parametrize("required", [True, False])
+def test_inline_contract_tests_mean_what_accepts_means(key, required):
+    """The tests codegen writes inline decide as runtime.contract.accepts does."""
+    holds = contract_test(key, "v", required, holds=True)
+    fails = contract_test(key, "v", required, holds=False)
+    for v in _VALUES:
+        expected = accepts(key, v, required)
+        assert eval(holds, {}, {"v": v}) is expected, (key, v)
+        assert eval(fails, {}, {"v": v}) is not expected, (key, v)
