@@ -286,16 +286,24 @@ def test_each_call_type_declares_its_keys_and_requires_those_the_compiler_requir
 
 
 def test_required_keys_refuse_the_constants_the_compiler_refuses():
-    # A number, true/false, null, a list or "" can never be a required key's
-    # non-empty string; {literal: 5} is left to the compiler's own check.
+    # A number, true/false, null or "" is never a required key's non-empty
+    # string; {literal: 5} is left to the compiler's own check, and so is a
+    # list, which the compiler evaluates (and drops) at run time.
     for bad, message in [
-        ("5", "'userId' must be a string or a mapping, not the number 5"),
-        ("true", "'userId' must be a string or a mapping, not true"),
-        ("[u]", "'userId' must be a string or a mapping, not a list"),
+        ("5", "'userId' must be a string or a mapping or a list, not the number 5"),
+        ("true", "'userId' must be a string or a mapping or a list, not true"),
+        ("null", "'userId' must be a string or a mapping or a list, not null"),
         ('""', "'userId' must not be empty"),
     ]:
         text = MAPPING.replace('userId: "{{ user }}"', f"userId: {bad}")
         assert [d.message for d in validate_schema(load_text(text))] == [message]
+    for accepted in ("[u]", "{path: u}"):
+        assert (
+            validate_schema(
+                load_text(MAPPING.replace('userId: "{{ user }}"', f"userId: {accepted}"))
+            )
+            == []
+        )
     text = MAPPING.replace('userId: "{{ user }}"', "userId: {literal: 5}")
     with pytest.raises(MappingError, match="this constant never fits"):
         check(text)

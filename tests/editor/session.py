@@ -23,7 +23,12 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 HERE = Path(__file__).resolve().parent
-SERVER = HERE / "node_modules" / "yaml-language-server" / "bin" / "yaml-language-server"
+#: The pinned server; ACCOIL_YAML_LANGUAGE_SERVER names another one's bin/yaml-language-server
+#: (to try other versions by hand).
+SERVER = Path(
+    os.environ.get("ACCOIL_YAML_LANGUAGE_SERVER")
+    or HERE / "node_modules" / "yaml-language-server" / "bin" / "yaml-language-server"
+)
 REQUEST_TIMEOUT = 20.0
 
 
