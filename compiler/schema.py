@@ -159,7 +159,7 @@ def _missing(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
     missing = [k for k in error.validator_value if k not in error.instance]
     # jsonschema raises one error per missing key, its message starting with the key's repr.
     key = next((k for k in missing if error.message.startswith(repr(k))), missing[0])
-    if path[:1] == ("rules",) and key != "type":  # a key the call type needs
+    if len(path) == 3 and path[0] == "rules" and key != "type":  # a key the call type needs
         return doc.diagnostic(
             path,
             f"{_article(error.instance['type'])} {error.instance['type']} call needs '{key}', "

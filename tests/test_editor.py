@@ -17,6 +17,8 @@ import pytest
 from accoil_map import MappingError, check
 from accoil_map.language import OPERATORS
 from tests.editor.session import EditorSession, start_session
+from tests.test_schema import AMPLITUDE
+from tests.test_schema_editing import MAPPING
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "schemas" / "mapping.schema.json").read_text(encoding="utf-8"))
@@ -96,18 +98,8 @@ def test_other_files_get_no_schema(editor):
 # Completion
 # --------------------------------------------------------------------------
 
-RULE = """\
-version: 1
-name: completion
-source: custom
-define:
-  user: {path: user_id}
-rules:
-  - name: r
-    emit:
-      type: CALL
-      CURSOR
-"""
+# A mapping whose one rule has `type: CALL` and the cursor below it.
+RULE = MAPPING[: MAPPING.index("      type: identify")] + "      type: CALL\n      CURSOR\n"
 
 CALL_KEYS = {
     "identify": {"userId", "timestamp", "traits"},
@@ -323,34 +315,9 @@ def test_hover_shows_each_keys_own_title_and_text(editor):
 # Broken mappings: the editor flags the line `validate` reports
 # --------------------------------------------------------------------------
 
-BASE = """\
-version: 1
-name: amplitude
-source: amplitude
-define:
-  user: {path: user_id}
-rules:
-  - name: events
-    when: "!contains(['$identify', '$groupidentify'], event_type)"
-    require: [properties]
-    emit:
-      type: track
-      event: "{{ event_type }}"
-      userId: "{{ user }}"
-      timestamp:
-        path: event_time
-        as: timestamp
-      properties:
-        trial_end: {path: event_properties.trial_end}
-        plan_type: {path: user_properties.plan_type}
-      groupTraits:
-        groups:
-          ids: groups
-          traits: group_properties
-          sort: {by: groupId, order: ascending}
-          take: 1
-          type_trait: group_type
-"""
+# The Amplitude mapping of the schema tests, without its schema line: opened
+# under mappings/, it gets the schema from the settings.
+BASE = AMPLITUDE.split("\n", 1)[1]
 
 BROKEN = {
     "version": ("version: 1", "version: 2"),
@@ -365,8 +332,8 @@ BROKEN = {
     "call type": ("type: track", "type: trak"),
     "conversion": ("as: timestamp", "as: time"),
     "path not a string": ("path: event_time", "path: 3"),
-    "two operators": ("        as: timestamp", "        coalesce: [x]"),
-    "unknown modifier": ("        as: timestamp", "        defualt: now"),
+    "two operators": ("as: timestamp", "coalesce: [x]"),
+    "unknown modifier": ("as: timestamp", "defualt: now"),
     "modifier without operator": (
         "{path: user_properties.plan_type}",
         "{pth: plan_type, as: string}",
@@ -378,7 +345,7 @@ BROKEN = {
     "sort key": ("by: groupId", "by: id"),
     "sort not a mapping": ("sort: {by: groupId, order: ascending}", "sort: []"),
     "empty ids": ("ids: groups", "ids: ''"),
-    "empty omit_keys": ("        as: timestamp", "        omit_keys: []"),
+    "empty omit_keys": ("as: timestamp", "omit_keys: []"),
     "empty coalesce": ('userId: "{{ user }}"', "userId: {coalesce: []}"),
 }
 

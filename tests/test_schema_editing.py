@@ -146,6 +146,7 @@ def test_error_messages_where_the_editors_default_says_nothing_useful():
     assert at("/$defs/objectLiteral/propertyNames")["patternErrorMessage"]
     assert at("/properties/version")["errorMessage"]
     assert at("/$defs/groups/properties/take")["errorMessage"]
+    assert at("/$defs/groups/properties/sort")["errorMessage"]  # not 'Expected "sort"'
     for operator in language.OPERATORS:  # "not allowed" for a second operator says too little
         assert DEFS[f"{operator}Value"]["errorMessage"].startswith(f"A {operator} mapping holds")
 
@@ -319,6 +320,22 @@ def test_a_missing_call_key_is_reported_with_the_compilers_words():
         "an identify call needs 'userId', and this rule does not produce it",
         "add 'userId:' under emit",
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("  - name: r\n    emit:", "  - emit:", "missing required key 'name' in rule"),
+        ("      type: identify\n", "", "missing required key 'type' in call body"),
+        (
+            'userId: "{{ user }}"',
+            "userId: {groups: {ids: g}}",
+            "missing required key 'traits' in groups",
+        ),
+    ],
+)
+def test_other_missing_keys_in_a_rule_keep_the_plain_message(old, new, message):
+    assert [d.message for d in validate_schema(load_text(MAPPING.replace(old, new)))] == [message]
 
 
 def test_a_bad_value_under_a_key_accoil_does_not_define_is_told_at_its_node():

@@ -11,26 +11,12 @@ from hypothesis import strategies as st
 from accoil_map import check
 from accoil_map.language import MODIFIERS, OPERATORS
 from accoil_map.typos import CHECKED, near_miss
+from tests.test_schema_editing import MAPPING
 
 ROOT = Path(__file__).resolve().parent.parent
 
-MAPPING = """\
-version: 1
-name: typos
-source: custom
-define:
-  user: VALUE
-rules:
-  - name: r
-    emit:
-      type: identify
-      userId: "{{ user }}"
-      timestamp: {path: ts, as: timestamp}
-"""
-
-
 def warnings(value: str) -> list[tuple[int, int, str, str]]:
-    checked = check(MAPPING.replace("VALUE", value))
+    checked = check(MAPPING.replace("  user: {path: user_id}", f"  user: {value}"))
     return [(d.line, d.col, d.message, d.hint) for d in checked.warnings]
 
 
