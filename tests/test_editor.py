@@ -94,6 +94,26 @@ def test_other_files_get_no_schema(editor):
     )
 
 
+def test_a_self_referencing_items_schema_crashes_completion_and_is_caught(editor, tmp_path):
+    # What the schema used to do: `items` of the value schema was the value
+    # schema, and the server's default-value completion recursed without end.
+    # Proves that a server error fails these tests; the mapping schema has none.
+    crashing = tmp_path / "crashing.schema.json"
+    crashing.write_text(
+        json.dumps(
+            {
+                "$defs": {"v": {"items": {"$ref": "#/$defs/v"}}},
+                "additionalProperties": {"$ref": "#/$defs/v"},
+            }
+        )
+    )
+    text = f"# yaml-language-server: $schema={crashing.as_uri()}\na: \n"
+    editor.open(document("crashing.yaml"), text)
+    editor.complete(document("crashing.yaml"), 1, 3)
+    caught, editor.errors[:] = list(editor.errors), []
+    assert len(caught) == 1 and "RangeError: Maximum call stack size exceeded" in caught[0]
+
+
 # --------------------------------------------------------------------------
 # Completion
 # --------------------------------------------------------------------------

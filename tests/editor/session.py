@@ -62,7 +62,6 @@ class Completion:
     """One completion item, as an editor shows it."""
 
     label: str
-    kind: int | None
     insert_text: str
 
 
@@ -78,6 +77,7 @@ class EditorSession:
     _runner: asyncio.Runner = field(default_factory=asyncio.Runner)
     _client: LanguageClient | None = None
     _versions: dict[str, int] = field(default_factory=dict)
+    _stopping: bool = False
 
     def start(self) -> EditorSession:
         """Start the server and complete the initialize handshake."""
@@ -105,16 +105,17 @@ class EditorSession:
             )
         )
         items = result.items if isinstance(result, types.CompletionList) else (result or [])
-        return [Completion(item.label, item.kind, _insert_text(item)) for item in items]
+        return [Completion(item.label, _insert_text(item)) for item in items]
 
     def stop(self) -> None:
         """Shut the server down politely, then make sure the process is gone."""
+        self._stopping = True
         try:
             if self._client is not None and not self._client.stopped:
                 self._run(self._client.shutdown_async(None))
                 self._client.exit(None)
                 self._run(self._client.stop())
-        finally:
+        finally:  # pygls keeps the process it started in `_server`
             server = self._client._server if self._client is not None else None
             if server is not None and server.returncode is None:
                 server.kill()
@@ -191,7 +192,7 @@ class EditorSession:
             self.errors.append(f"{name}: {params.get('properties')}")
 
     async def _exited(self, server) -> None:
-        if not self._client._stop_event.is_set():
+        if not self._stopping:
             self.errors.append(f"the server exited with code {server.returncode}")
 
     async def _drain(self, stream: asyncio.StreamReader) -> None:
