@@ -8,8 +8,11 @@ LOCK   := requirements/test.txt
 UV     ?= uv
 # The tests find the tools of the venv (ruff, accoil-map) on PATH.
 RUN    := PATH="$(abspath $(BIN)):$$PATH"
+# The editor language server that tests/test_editor.py drives, pinned by its lock.
+EDITOR := tests/editor/node_modules/.package-lock.json
+NODE   := $(shell command -v node 2>/dev/null)
 
-.PHONY: setup demo test test-latest deep lint bench golden wheel-check lock clean
+.PHONY: setup demo test test-latest deep lint bench golden wheel-check lock clean editor-server
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +21,20 @@ $(STAMP): pyproject.toml $(LOCK)
 
 setup: $(STAMP)
 
+## yaml-language-server at the version in tests/editor/package-lock.json (needs node and npm).
+$(EDITOR): tests/editor/package.json tests/editor/package-lock.json
+	npm ci --prefix tests/editor --no-audit --no-fund
+
+editor-server: $(EDITOR)
+
 ## The main job on the shipped sample events: Amplitude export -> Accoil call bodies.
 demo: $(STAMP)
 	$(BIN)/accoil-map validate mappings/*.yaml
 	$(BIN)/accoil-map run mappings/amplitude.yaml -i samples/amplitude.ndjson --rejects out/amplitude.rejects.ndjson
 
-## The test suite (unit, golden snapshots, property-based, security, robustness).
-test: $(STAMP)
+## The test suite (unit, golden snapshots, property-based, security, robustness, editor).
+## Without node the editor test is skipped (and fails under CI).
+test: $(STAMP) $(if $(NODE),$(EDITOR))
 	$(RUN) $(BIN)/python -m pytest -q
 
 ## The same suite against the newest releases of every dependency (drift, seen on purpose).
@@ -57,4 +67,4 @@ lock:
 	$(UV) pip compile requirements/build.in --python-version 3.11 --universal -o requirements/build.txt
 
 clean:
-	rm -rf $(VENV) .venv-latest out .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-latest out .pytest_cache .hypothesis tests/editor/node_modules

@@ -1,4 +1,4 @@
-"""The `accoil-map` command line: validate, compile, run, explain, golden.
+"""The `accoil-map` command line: validate, compile, run, explain, golden, schema.
 
 Exit codes: 0 ok, 1 invalid mapping or failed golden case, 2 usage error.
 """
@@ -65,6 +65,13 @@ def cmd_validate(args) -> int:
     return status
 
 
+def _module_file(path: str) -> str:
+    """`amplitude.py` for `amplitude.yaml`, and for `amplitude.accoil.yaml` too (the name
+    the SchemaStore catalog entry attaches the schema to): a module name has no dot."""
+    stem = Path(path).stem
+    return stem.removesuffix(".accoil") + ".py"
+
+
 def cmd_compile(args) -> int:
     from .pipeline import compile_source
 
@@ -79,7 +86,7 @@ def cmd_compile(args) -> int:
         if args.output == "-":
             sys.stdout.write(source)
             continue
-        target = Path(args.output) / (Path(path).stem + ".py")
+        target = Path(args.output) / _module_file(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(source, encoding="utf-8")
         print(f"{path} -> {target}", file=sys.stderr)
@@ -149,6 +156,17 @@ def cmd_golden(args) -> int:
     return EXIT_OK if run_golden(args.mapping, update=args.update) else EXIT_INVALID
 
 
+def cmd_schema(args) -> int:
+    from .editor import schema_text, write_text_atomically
+
+    if args.output == "-":
+        sys.stdout.write(schema_text())
+    else:
+        write_text_atomically(Path(args.output), schema_text())
+        print(f"schema -> {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="accoil-map",
@@ -193,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     golden.add_argument("mapping", metavar="MAPPING")
     golden.add_argument("--update", action="store_true", help="rewrite the expected files")
     golden.set_defaults(handler=cmd_golden)
+
+    schema = commands.add_parser(
+        "schema", help="print the mapping schema (JSON Schema) that editors use"
+    )
+    schema.add_argument("-o", "--output", default="-", metavar="PATH", help="file, or - for stdout")
+    schema.set_defaults(handler=cmd_schema)
     return parser
 
 

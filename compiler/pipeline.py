@@ -22,6 +22,7 @@ from .loader import Document, load_bytes, load_document, load_text
 from .lower import lower
 from .modules import import_source
 from .schema import validate_schema
+from .typos import near_operator_keys
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ def check_document(document: Document) -> Checked:
     if problems:
         raise MappingError([*problems, *document.warnings])
     mapping, problems = lower(document)
+    problems += near_operator_keys(document)
     if not any(p.severity == "error" for p in problems):
         # Whole-mapping checks only make sense once every value lowered cleanly.
         problems += analyse(document, mapping)

@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import Diagnostic
-from .language import MODIFIERS, OPERATORS
+from .language import MODIFIERS, OPERATORS, REQUIRED_KEYS, call_name, requirement
 from .loader import Document
 
 #: The schemas shipped with the package (schemas/ in the repository).
@@ -43,7 +43,7 @@ def _validator() -> Draft202012Validator:
 
 def validate_schema(doc: Document) -> list[Diagnostic]:
     """Diagnostics for `doc` against the mapping schema: [] when valid, headline first."""
-    errors = list(_validator().iter_errors(doc.data))
+    errors = _errors(doc.data)
     if not errors:
         return []
     headline = best_match(errors)
@@ -52,6 +52,26 @@ def validate_schema(doc: Document) -> list[Diagnostic]:
     rest += first[1:]
     rest = sorted(set(rest) - {first[0]}, key=lambda d: (d.line, d.col, d.message))
     return [first[0], *rest]
+
+
+def _errors(instance: Any) -> list[ValidationError]:
+    """The schema's errors for `instance`, each told at the node it is about.
+
+    jsonschema reports a failed `unevaluatedProperties` (the keys of a call
+    body that Accoil does not define) as one error on the whole object, without
+    saying why; it is replaced here by the errors of each key's value.
+    """
+    validator = _validator()
+    found = []
+    for error in validator.iter_errors(instance):
+        if error.validator != "unevaluatedProperties":
+            found.append(error)
+            continue
+        for key, value in error.instance.items():
+            for nested in validator.descend(value, error.validator_value, path=key):
+                nested.path.extendleft(reversed(error.absolute_path))
+                found.append(nested)
+    return found
 
 
 def source_fields(source: str) -> frozenset[str] | None:
@@ -80,8 +100,23 @@ def _diagnose(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
         yield _missing(doc, path, error)
     elif error.validator == "enum":
         yield doc.diagnostic(path, *_enum_message(error))
+    elif _required_call_key(doc, path) and error.validator in ("type", "minLength"):
+        call_type, key = doc.data["rules"][path[1]]["emit"]["type"], path[3]
+        yield doc.diagnostic(
+            path,
+            f"{call_name(call_type)} needs '{key}', and this constant never fits: "
+            f"{requirement(key)}",
+        )
     else:
         yield doc.diagnostic(path, *_message(error, _subject(path)))
+
+
+def _required_call_key(doc: Document, path: tuple) -> bool:
+    """True for the path of a key under `emit` that the rule's call type needs."""
+    if len(path) != 4 or path[0] != "rules" or path[2] != "emit":
+        return False
+    call_type = doc.data["rules"][path[1]]["emit"].get("type")
+    return path[3] in REQUIRED_KEYS.get(call_type, ())
 
 
 def _unknown_keys(doc: Document, path: tuple, error: ValidationError) -> Iterator[Diagnostic]:
@@ -91,12 +126,9 @@ def _unknown_keys(doc: Document, path: tuple, error: ValidationError) -> Iterato
         if key in allowed:
             continue
         if key in OPERATORS:
-            # Each operator's schema rejects the other operators: report the
-            # conflict once, at whichever of the two is written second.
+            # The first operator in OPERATORS order decides the value's schema
+            # (as in lowering), which rejects each other operator once.
             operator = error.schema["required"][0]
-            keys = list(error.instance)
-            if keys.index(key) < keys.index(operator):
-                continue
             message = f"'{key}' cannot be combined with '{operator}'"
             hint = "an operator mapping holds exactly one operator; nest the other as a value"
         else:
@@ -107,7 +139,7 @@ def _unknown_keys(doc: Document, path: tuple, error: ValidationError) -> Iterato
 def _bad_key(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
     # propertyNames errors carry the object's path and the key as the instance.
     key = error.instance
-    if error.validator == "not":  # a modifier in an object literal
+    if key in MODIFIERS:  # in an object literal: no other object refuses them
         typo = [k for k in _keys_at(doc, path) if k not in MODIFIERS]
         close = [m for k in typo for m in difflib.get_close_matches(k, OPERATORS, n=1)]
         hint = (
@@ -142,19 +174,28 @@ def _missing(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
     missing = [k for k in error.validator_value if k not in error.instance]
     # jsonschema raises one error per missing key, its message starting with the key's repr.
     key = next((k for k in missing if error.message.startswith(repr(k))), missing[0])
-    return doc.diagnostic(path, f"missing required key '{key}' in {_noun(error.schema)}")
+    # At the key of the object that lacks one (`emit:`), where editors mark it too.
+    if len(path) == 3 and path[0] == "rules" and key != "type":  # a key the call type needs
+        return doc.diagnostic(
+            path,
+            f"{call_name(error.instance['type'])} needs '{key}', and this rule does not produce it",
+            f"add '{key}:' under emit",
+            at_key=True,
+        )
+    return doc.diagnostic(
+        path, f"missing required key '{key}' in {_noun(error.schema)}", at_key=True
+    )
 
 
 def _enum_message(error: ValidationError) -> tuple[str, str]:
     allowed = [str(v) for v in error.validator_value]
     noun = error.schema.get("title", "allowed value")
-    article = "an" if noun[0] in "aeiou" else "a"
     hint = f"use one of: {', '.join(allowed)}"
     if isinstance(error.instance, str):
         close = difflib.get_close_matches(error.instance, allowed, n=1)
         if close:
             hint = f"did you mean '{close[0]}'? ({hint})"
-    return f"{_show(error.instance)} is not {article} {noun}", hint
+    return f"{_show(error.instance)} is not {_article(noun)} {noun}", hint
 
 
 def _message(error: ValidationError, subject: str) -> tuple[str, str | None]:
@@ -178,6 +219,10 @@ def _message(error: ValidationError, subject: str) -> tuple[str, str | None]:
         case "minimum":
             return f"{subject} must be at least {expected}", None
     return error.message, None
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[0] in "aeiou" else "a"
 
 
 def _subject(path: tuple) -> str:

@@ -115,7 +115,7 @@ def test_missing_rules_points_at_the_object():
 
 def test_missing_emit_type_points_at_emit():
     text = AMPLITUDE.replace("      type: track\n", "")
-    assert headline(text)[:3] == (12, 7, "missing required key 'type' in call body")
+    assert headline(text)[:3] == (11, 5, "missing required key 'type' in call body")
 
 
 def test_bad_define_name_points_at_the_key():
