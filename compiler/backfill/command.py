@@ -100,7 +100,7 @@ def run_command(args: argparse.Namespace, compiled: Callable[[], tuple[str, str]
 
 
 def _run(args: argparse.Namespace, source: str, name: str) -> int:
-    from .driver import Job, backfill, connect
+    from .driver import Job, backfill, connect, find_sources
     from .extra import MissingExtra
     from .inputs import InputError
     from .manifest import ManifestError
@@ -120,8 +120,9 @@ def _run(args: argparse.Namespace, source: str, name: str) -> int:
     )
     observer = Quiet() if args.quiet else ProgressBar()
     try:
+        sources = find_sources(job)  # before the cluster starts: a typo fails at once
         with connect(args.scheduler, args.workers) as client:
-            report = backfill(job, client, observer)
+            report = backfill(job, client, observer, sources)
     except (InputError, ManifestError, MissingExtra) as exc:
         return _usage(exc)
     if not args.quiet or not report.ok:

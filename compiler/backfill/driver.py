@@ -145,10 +145,20 @@ def dashboard_link(client) -> str | None:
     return client.dashboard_link if serving else None
 
 
-def backfill(job: Job, client, observer: Observer | None = None) -> Report:
-    """Run a backfill on a Dask client; KeyboardInterrupt stops it cleanly (report.interrupted)."""
+def find_sources(job: Job) -> list[Source]:
+    """The job's input files (InputError when an argument names none)."""
+    return discover(list(job.inputs), exclude=job.outdir)
+
+
+def backfill(
+    job: Job, client, observer: Observer | None = None, sources: list[Source] | None = None
+) -> Report:
+    """Run a backfill on a Dask client; KeyboardInterrupt stops it cleanly (report.interrupted).
+
+    `sources` are the job's input files when already found (`find_sources`).
+    """
     observer = observer or Quiet()
-    sources = discover(list(job.inputs), exclude=job.outdir)
+    sources = find_sources(job) if sources is None else sources
     destination = Destination(job.outdir)
     destination.prepare()
     destination.remove_temporaries()
