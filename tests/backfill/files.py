@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import io
 import random
 import subprocess
@@ -13,13 +14,28 @@ from pathlib import Path
 
 import orjson
 
+from accoil_map.backfill.driver import Job
 from accoil_map.backfill.manifest import MANIFEST
+from accoil_map.backfill.task import Program
 from accoil_map.runner import run_stream
 from bench import corpus
 
-from .conftest import ROOT, compiled, venv_tool
+from ..conftest import ROOT, compiled, venv_tool
 
 MAPPINGS = ROOT / "mappings"
+SPLIT_BYTES = 64 << 10  # small, so that small test files are split too
+
+
+def program(mapping: str) -> Program:
+    """A shipped mapping's generated module, as backfill ships it to the workers."""
+    source, _, checked = compiled(MAPPINGS / f"{mapping}.yaml")
+    return Program(checked.mapping.name, source, hashlib.sha256(source.encode()).hexdigest())
+
+
+def job(mapping: str, inputs, outdir, **options) -> Job:
+    """A backfill job of a shipped mapping (small split size unless given)."""
+    options.setdefault("split_bytes", SPLIT_BYTES)
+    return Job(program(mapping), tuple(str(i) for i in inputs), str(outdir), **options)
 
 
 @functools.cache

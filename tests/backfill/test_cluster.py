@@ -1,4 +1,4 @@
-"""`backfill` on a real Dask cluster: a LocalCluster of two worker processes for the module.
+"""`backfill` on a real Dask cluster: a LocalCluster of two worker processes (conftest).
 
 Every format, made here on small files; outputs checked byte for byte against
 `run` over the same inputs in the same order; resuming after an interrupted
@@ -18,16 +18,15 @@ import orjson
 import pytest
 
 from accoil_map.backfill.adapters import NONE
-from accoil_map.backfill.driver import Job, backfill, connect
+from accoil_map.backfill.driver import backfill
 from accoil_map.backfill.formats import POSTHOG_BATCH
-from accoil_map.backfill.task import Program
 
-from .backfill_files import (
-    MAPPINGS,
+from .files import (
     amplitude_zip,
     concatenated,
     events,
     gzip_bytes,
+    job,
     leftovers,
     manifest_records,
     member_order,
@@ -39,26 +38,6 @@ from .backfill_files import (
     run_in_process,
     zstd_bytes,
 )
-from .conftest import compiled
-
-SPLIT_BYTES = 64 << 10
-
-
-@pytest.fixture(scope="module")
-def client():
-    """Two worker processes, one thread each: the embedded cluster of `backfill --workers 2`."""
-    with connect(workers=2) as dask_client:
-        yield dask_client
-
-
-def program(mapping: str) -> Program:
-    source, _, checked = compiled(MAPPINGS / f"{mapping}.yaml")
-    return Program(checked.mapping.name, source, hashlib.sha256(source.encode()).hexdigest())
-
-
-def job(mapping: str, inputs, outdir: Path, **options) -> Job:
-    options.setdefault("split_bytes", SPLIT_BYTES)
-    return Job(program(mapping), tuple(str(i) for i in inputs), str(outdir), **options)
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +114,7 @@ def _check_record(out: Path, path: Path, record: dict, content: bytes) -> None:
     assert outputs_of(out, record, "rejects") == rejects  # line numbers of the whole file
 
 
-def test_zip_members_keep_their_own_line_numbers(client, amplitude_inputs, tmp_path):
-    folder, _ = amplitude_inputs
+def test_zip_members_keep_their_own_line_numbers(client, tmp_path):
     bad_members = [("2024-05-01", 1, 0, b"not json\n"), ("2024-05-01", 3, 0, b"{}\n[]\n")]
     amplitude_zip(tmp_path / "bad.zip", "1", bad_members)
     report = backfill(job("amplitude", [tmp_path / "bad.zip"], tmp_path / "out"), client)
@@ -208,7 +186,7 @@ def test_accoil_import_files(client, amplitude_inputs, tmp_path):
 
 
 def test_gzip_outputs_hold_the_same_calls(client, amplitude_inputs, tmp_path):
-    folder, contents = amplitude_inputs
+    folder, _ = amplitude_inputs
     inputs = [folder / "a.ndjson", folder / "big.ndjson"]
     assert backfill(job("amplitude", inputs, tmp_path / "gz", compress="gzip"), client).ok
     assert backfill(job("amplitude", inputs, tmp_path / "plain"), client).ok
