@@ -51,8 +51,10 @@ def write_corpus(folder: Path, events: int) -> int:
         lines = b"".join(
             orjson.dumps(event) + b"\n" for event in corpus.generate("amplitude", per_file, number)
         )
-        with gzip.open(path, "wb", compresslevel=1) as out:
+        partial = path.with_suffix(".partial")  # a kept corpus is never half a file
+        with gzip.open(partial, "wb", compresslevel=1) as out:
             out.write(lines)
+        partial.replace(path)
     return per_file * FILES
 
 

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 
 from .adapters import CHOICES as ADAPTERS
 from .outputs import COMPRESSIONS
@@ -121,7 +122,11 @@ def _run(args: argparse.Namespace, source: str, name: str) -> int:
     observer = Quiet() if args.quiet else ProgressBar()
     try:
         sources = find_sources(job)  # before the cluster starts: a typo fails at once
-        with connect(args.scheduler, args.workers) as client:
+        with ExitStack() as stack:
+            try:
+                client = stack.enter_context(connect(args.scheduler, args.workers))
+            except OSError as exc:  # distributed's connection errors and time-outs
+                return _usage(f"cannot reach the Dask scheduler at {args.scheduler}: {exc}")
             report = backfill(job, client, observer, sources)
     except (InputError, ManifestError, MissingExtra) as exc:
         return _usage(exc)
@@ -132,6 +137,6 @@ def _run(args: argparse.Namespace, source: str, name: str) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _usage(error: Exception) -> int:
+def _usage(error: Exception | str) -> int:
     print(f"accoil-map: error: {error}", file=sys.stderr)
     return EXIT_USAGE

@@ -186,6 +186,7 @@ class _Run:
         self.fingerprint = job.fingerprint()
         self.report = Report(len(sources))
         self.previous = manifest.load(destination) if job.resume else {}
+        self.present = destination.sizes() if self.previous else {}
         self.done: dict[int, Record] = {}
         self.stale: set[str] = set()  # inputs whose earlier record no longer holds
         self.splits: dict[int, tuple[Split, list[PartResult | None]]] = {}
@@ -250,7 +251,7 @@ class _Run:
             record is not None
             and record.fingerprint == self.fingerprint
             and record.size == source.size
-            and all(self.destination.size(out.path) == out.bytes for out in record.outputs)
+            and all(self.present.get(out.path) == out.bytes for out in record.outputs)
         )
 
     def _on_verify(self, index: int, _, digest: tuple[str, int]) -> None:

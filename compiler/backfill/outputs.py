@@ -121,12 +121,18 @@ class Destination:
         except FileNotFoundError:
             return None
 
-    def size(self, relative: str) -> int | None:
-        """A file's size, or None when it does not exist."""
+    def sizes(self) -> dict[str, int]:
+        """The size of every file under the folder, by relative path (one listing)."""
         try:
-            return int(self.fs.info(self.path(relative))["size"])
+            found = self.fs.find(self.root, detail=True)
         except FileNotFoundError:
-            return None
+            return {}
+        prefix = self.root + "/"
+        return {
+            name.removeprefix(prefix): int(info.get("size") or 0)
+            for name, info in found.items()
+            if info.get("type") == "file"
+        }
 
     def remove(self, relative: str) -> None:
         """Delete a file if it exists."""

@@ -87,3 +87,12 @@ def test_ctrl_c_stops_with_130_and_a_rerun_finishes(client, tmp_path, capsys):
     every = tmp_path / "every.ndjson"
     every.write_bytes(b"".join(contents))
     assert concatenated(tmp_path / "out") == run_cli("amplitude", every)
+
+
+def test_an_unreachable_scheduler_is_a_usage_error(tmp_path, capsys):
+    import dask
+
+    arguments = [str(SAMPLES), "-o", str(tmp_path), "--scheduler", "tcp://127.0.0.1:9"]
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert main(["backfill", AMPLITUDE, *arguments]) == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err

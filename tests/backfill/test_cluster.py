@@ -253,23 +253,26 @@ def test_interrupted_run_resumes_to_the_same_outputs(client, amplitude_inputs, t
     assert concatenated(tmp_path / "out") == concatenated(tmp_path / "whole")
 
 
-class _KillOnce:
-    """Kills (SIGKILL) a worker that is running a task, once the first input is done."""
+class _Killer:
+    """Kills (SIGKILL) a worker that is running a task when the n-th progress report comes."""
 
-    def __init__(self, client):
+    def __init__(self, client, at: tuple[int, ...] = (1,)):
         self.client = client
+        self.at = at
+        self.reports = 0
         self.killed: list[int] = []
 
     def start(self, files, total_bytes, dashboard):
         pass
 
     def advance(self, *, files=0, done_bytes=0, events=0):
-        if self.killed:
+        self.reports += 1
+        if self.reports not in self.at:
             return
         pids = self.client.run(os.getpid)
-        for _ in range(200):
+        for _ in range(500):
             busy = [address for address, keys in self.client.processing().items() if keys]
-            if busy:
+            if busy and busy[0] in pids:
                 os.kill(pids[busy[0]], signal.SIGKILL)
                 self.killed.append(pids[busy[0]])
                 return
@@ -285,7 +288,7 @@ def test_worker_killed_mid_run_changes_nothing(client, tmp_path):
     lines = ndjson(events("amplitude", 4000)).splitlines(keepends=True)
     for number in range(8):
         (data / f"part-{number}.ndjson.gz").write_bytes(gzip_bytes(b"".join(lines[number::8])))
-    killer = _KillOnce(client)
+    killer = _Killer(client)
     report = backfill(job("amplitude", [data], tmp_path / "out"), client, killer)
     assert killer.killed, "no worker was busy to kill"
     assert report.ok, report.failures
@@ -332,3 +335,24 @@ def test_checkpoint_keeps_records_of_inputs_not_named_again(client, amplitude_in
     assert backfill(job("amplitude", [folder / "c.ndjson.zst"], tmp_path / "out"), client).ok
     names = [Path(r["input"]).name for r in manifest_records(tmp_path / "out")]
     assert names == ["c.ndjson.zst", "a.ndjson"]
+
+
+@pytest.mark.deep
+def test_deep_many_files_a_large_split_file_and_two_kills(deep, client, tmp_path):
+    lines = ndjson(events("amplitude", 40_000)).splitlines(keepends=True)
+    data = tmp_path / "data"
+    data.mkdir()
+    contents = {f"{n:02d}.ndjson.gz": b"".join(lines[n::16]) for n in range(16)}
+    contents["zz-large.ndjson"] = b"".join(lines)
+    for name, content in contents.items():
+        stored = gzip_bytes(content) if name.endswith(".gz") else content
+        (data / name).write_bytes(stored)
+    killer = _Killer(client, at=(2, 12))
+    report = backfill(job("amplitude", [data], tmp_path / "out", split_bytes=1 << 20), client, killer)
+    assert len(killer.killed) == 2
+    assert report.ok, report.failures
+    everything = tmp_path / "everything.ndjson"
+    everything.write_bytes(b"".join(contents[name] for name in sorted(contents)))
+    assert concatenated(tmp_path / "out") == run_cli("amplitude", everything)
+    assert not leftovers(tmp_path / "out")
+    client.wait_for_workers(2, timeout=30)
