@@ -99,6 +99,28 @@ def peak_worker_mib(inputs: list[str], outdir: str) -> int:
     return int(found.group(1).replace(",", ""))
 
 
+def task_cpu(path: str) -> tuple[int, float]:
+    """(events, CPU seconds) of one backfill task on one file, in this process.
+
+    CPU time, unlike wall time, barely moves when other processes share the
+    cores: this is the per-core throughput the scale model in PERFORMANCE.md uses.
+    """
+    import hashlib
+
+    from accoil_map import check, compile_source
+    from accoil_map.backfill import task
+    from accoil_map.backfill.inputs import discover
+
+    source = compile_source(check(MAPPING))
+    program = task.Program("amplitude", source, hashlib.sha256(source.encode()).hexdigest())
+    task.install(program)
+    (found,) = discover([path])
+    with tempfile.TemporaryDirectory(prefix="accoil-bench-task-") as out:
+        started = time.process_time()
+        outcome = task.process_source(found, task.Settings(out, program.sha256))
+        return outcome.result.stats.lines, time.process_time() - started
+
+
 def startup_seconds(empty: str, outdir: str, workers: int) -> float:
     """Wall time of `accoil-map backfill` on one empty file: the fixed cost in the rows."""
     start = time.perf_counter()
@@ -133,6 +155,11 @@ def backfill_section(events: int, repeat: int, folder: str | None, judged: bool 
         if concatenated_calls(Path(out2)) != Path(run_out).read_bytes():
             raise SystemExit("backfill's calls differ from run's: no timing")
         print(f"  outputs identical: backfill's calls in manifest order == run's ({run_out})")
+        count, cpu = task_cpu(inputs[0])
+        print(
+            f"  one task in process: {count:,} events of {Path(inputs[0]).name} in {cpu:.2f} s of CPU: "
+            f"{cpu / count * 1e6:.1f} µs/event, {count / cpu:,.0f} events per CPU-second"
+        )
         rows = [
             _row("accoil-map backfill --workers 1", _quiet(backfill_command(inputs, out1, 1)), total),
             _row("accoil-map backfill --workers 2", _quiet(backfill_command(inputs, out2, 2)), total),
