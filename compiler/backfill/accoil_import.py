@@ -115,7 +115,6 @@ class ImportWriter:
         self._not_imported = not_imported
         self._writers: dict[str, object] = {}
         self._groups_seen: set[tuple[str, ...]] = set()
-        self.rows = dict.fromkeys(COLUMNS, 0)
 
     def write(self, data: bytes) -> None:
         """Route the calls of one event (one or more NDJSON lines)."""
@@ -141,4 +140,3 @@ class ImportWriter:
             writer.writerow(COLUMNS[kind])
             self._writers[kind] = writer
         writer.writerow(row)
-        self.rows[kind] += 1

@@ -26,11 +26,6 @@ class Source:
     url: str
     size: int
 
-    @property
-    def name(self) -> str:
-        """The file's base name."""
-        return self.url.rstrip("/").rsplit("/", 1)[-1]
-
 
 def filesystem(url: str):
     """(fsspec filesystem, its own path) for a URL or a local path."""
