@@ -16,7 +16,7 @@ NODE   := $(shell command -v node 2>/dev/null)
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[test,backfill]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -40,7 +40,7 @@ test: $(STAMP) $(if $(NODE),$(EDITOR))
 ## The same suite against the newest releases of every dependency (drift, seen on purpose).
 test-latest:
 	$(PYTHON) -m venv .venv-latest
-	.venv-latest/bin/python -m pip install --quiet --disable-pip-version-check --upgrade -e '.[test]'
+	.venv-latest/bin/python -m pip install --quiet --disable-pip-version-check --upgrade -e '.[test,backfill]'
 	PATH="$(abspath .venv-latest/bin):$$PATH" .venv-latest/bin/python -m pytest -q
 
 ## The deep property-based checks (many more examples; minutes).
@@ -63,7 +63,7 @@ wheel-check:
 
 ## Regenerate the locks after changing dependencies in pyproject.toml.
 lock:
-	$(UV) pip compile pyproject.toml --extra test --python-version 3.11 --universal -o $(LOCK)
+	$(UV) pip compile pyproject.toml --extra test --extra backfill --python-version 3.11 --universal -o $(LOCK)
 	$(UV) pip compile requirements/build.in --python-version 3.11 --universal -o requirements/build.txt
 
 clean:

@@ -4,6 +4,7 @@ Per shipped mapping, on a generated corpus, in one process: the generated
 module, a hand-written transform, the reference interpreter, a naive
 jmespath+jinja2 transform and the JSON floor; then `run` end to end on an
 NDJSON file, and the peak memory of `run` on a small and a large file.
+`--backfill` runs the backfill section instead (bench/backfill.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import orjson
 from accoil_map import check, load
 from accoil_map.interpreter import Interpreter
 
-from . import corpus, endtoend, handwritten
+from . import backfill, corpus, endtoend, handwritten
 from .naive import NaiveTransform
 from .timing import format_table, json_floor_row, measure, ratio, transform_row, verdict
 from .verify import check_identical
@@ -57,6 +58,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--write-ndjson",
         metavar="PATH",
         help="keep the end-to-end NDJSON file here (default: a temporary file)",
+    )
+    parser.add_argument(
+        "--backfill",
+        action="store_true",
+        help="only the backfill section: `accoil-map backfill` with 1 and 2 workers vs `run` "
+        f"on {backfill.DEFAULT_EVENTS:,} Amplitude events in {backfill.FILES} gzip files",
+    )
+    parser.add_argument(
+        "--backfill-dir",
+        metavar="DIR",
+        help="keep (and reuse) the backfill corpus here (default: a temporary folder)",
     )
     args = parser.parse_args(argv)
     if args.repeat is None:
@@ -172,10 +184,23 @@ def end_to_end_sections(
     return missed
 
 
+def backfill_only(args: argparse.Namespace) -> list[str]:
+    """The backfill section on its own; returns missed targets."""
+    events = args.events or (backfill.QUICK_EVENTS if args.quick else backfill.DEFAULT_EVENTS)
+    return backfill.backfill_section(
+        events, e2e_repeat(args), args.backfill_dir, judged=not args.quick
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print(header(args))
     started = time.perf_counter()
+    if args.backfill:
+        missed = backfill_only(args)
+        print(f"\n== summary ({time.perf_counter() - started:.0f} s) ==")
+        print("\n".join(f"  {line}" for line in missed) if missed else "  every target met")
+        return 0
     sources = [args.only] if args.only else list(corpus.GENERATORS)
     missed: list[str] = []
     kept: tuple | None = None

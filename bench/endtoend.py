@@ -15,7 +15,7 @@ import orjson
 from accoil_map.runner import run_stream
 
 from .corpus import write_ndjson
-from .timing import Result, Row, format_table, measure, ratio, verdict
+from .timing import Row, format_table, measure, ratio, steady, verdict
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -123,8 +123,8 @@ def end_to_end(
         else f"{label} = {value:.2f}x (target {target}, judged by the full run only)"
         for label, value, target, startup_bound in checks
     ]
-    two_steady = _steady(two, startup)
-    one_steady = _steady(one, startup)
+    two_steady = steady(two, startup)
+    one_steady = steady(one, startup)
     lines.append(
         f"(without startup: --workers 1 vs bare loop = {ratio(bare, one_steady):.2f}x, "
         f"--workers 2 vs --workers 1 = {ratio(one_steady, two_steady):.2f}x)"
@@ -132,10 +132,6 @@ def end_to_end(
     print("\n".join("  " + line for line in lines))
     return [f"end to end: {line}" for line in lines if line.endswith("MISSED")]
 
-
-def _steady(result: Result, startup: float) -> Result:
-    """A subprocess result with the fixed startup cost taken out."""
-    return Result(result.name, max(result.seconds - startup, 1e-9), result.events, result.note)
 
 
 @dataclass(frozen=True)

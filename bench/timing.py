@@ -83,6 +83,11 @@ def ratio(result: Result, baseline: Result) -> float:
     return result.per_event / baseline.per_event
 
 
+def steady(result: Result, startup: float) -> Result:
+    """A wall-time result with a fixed start-up cost taken out."""
+    return Result(result.name, max(result.seconds - startup, 1e-9), result.events, result.note)
+
+
 def format_table(results: Sequence[Result], baseline: Result, baseline_label: str) -> str:
     """Rows of events/s, µs/event and time relative to the baseline row."""
     header = f"  {'row':<30} {'events/s':>12} {'µs/event':>10} {'vs ' + baseline_label:>18}  note"

@@ -1,6 +1,7 @@
-"""The `accoil-map` command line: validate, compile, run, explain, golden, schema.
+"""The `accoil-map` command line: validate, compile, run, backfill, explain, golden, schema.
 
-Exit codes: 0 ok, 1 invalid mapping or failed golden case, 2 usage error.
+Exit codes: 0 ok, 1 invalid mapping, failed golden case or failed backfill
+input, 2 usage error, 130 interrupted backfill.
 """
 
 from __future__ import annotations
@@ -137,6 +138,12 @@ def cmd_run(args) -> int:
     return EXIT_OK
 
 
+def cmd_backfill(args) -> int:
+    from .backfill.command import run_command
+
+    return run_command(args, lambda: _compiled_for_run(args.mapping, not args.no_cache))
+
+
 def cmd_explain(args) -> int:
     from .explanation import explain_event
 
@@ -201,6 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="check and compile the mapping even if cached"
     )
     run.set_defaults(handler=cmd_run)
+
+    backfill = commands.add_parser(
+        "backfill", help="the same transform over many files on Dask, resumable"
+    )
+    from .backfill.command import add_arguments as add_backfill_arguments
+
+    add_backfill_arguments(backfill)
+    backfill.set_defaults(handler=cmd_backfill)
 
     explain = commands.add_parser("explain", help="show what each rule does with one event")
     explain.add_argument("mapping", metavar="MAPPING")
