@@ -1,0 +1,164 @@
+"""The delivery loop: take calls from the input, send each until it is settled, record it.
+
+A call is settled when Accoil took it (journal `D`) or when it is
+dead-lettered (dead-letter record, then journal `X`); an invalid call is
+dead-lettered without being sent (journal `I`). A call holds a slot of the
+limiter from its first try to its settlement, retries included, so the calls
+that may be sent twice after a crash are never more than the limit.
+
+Calls of one user keep their input order unless `ordered` is off: a call
+waits until the previous call of its user is settled, so an identify or a
+group reaches Accoil before the track calls that follow it. The calls taken
+from the input but not yet sent (in flight or waiting behind their user) are
+bounded, so memory does not grow with the input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Hashable, Iterable
+
+from .client import AccoilClient
+from .concurrency import Limiter, Pacer
+from .deadletter import DeadLetters
+from .journal import DEAD, DELIVERED, INVALID, STARTED, Journal, NoJournal
+from .policy import Reply, RetryPolicy
+from .source import Call
+from .tally import Tally
+
+
+def window_text(seconds: float) -> str:
+    """A retry window as a person writes it: `4h`, `90s`, `1h30m`."""
+    whole = round(seconds)
+    if whole != seconds or whole < 60:
+        return f"{seconds:g}s"
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return "".join(f"{n}{u}" for n, u in ((hours, "h"), (minutes, "m"), (secs, "s")) if n)
+
+
+class Dispatch:
+    """Delivers the calls of one input; counts go to `tally`."""
+
+    def __init__(
+        self,
+        client: AccoilClient,
+        limiter: Limiter,
+        policy: RetryPolicy,
+        journal: Journal | NoJournal,
+        dead_letters: DeadLetters,
+        tally: Tally,
+        ordered: bool = True,
+        pacer: Pacer | None = None,
+    ):
+        self.client = client
+        self.limiter = limiter
+        self.policy = policy
+        self.journal = journal
+        self.dead_letters = dead_letters
+        self.tally = tally
+        self.ordered = ordered
+        self.pacer = pacer
+        self.max_pending = 1024 + 4 * limiter.ceiling
+        self._pending = 0  # taken from the input, not yet settled
+        self._room: asyncio.Future | None = None  # the input waits here while pending is full
+        self._queues: dict[Hashable, deque[Call]] = {}  # calls waiting behind their user's
+
+    async def run(self, calls: Iterable[Call]) -> None:
+        """Deliver every call; returns when all are settled."""
+        journal, tally = self.journal, self.tally
+        async with asyncio.TaskGroup() as tasks:
+            for call in calls:
+                tally.received += 1
+                state = journal.state(call.key)
+                if state > STARTED:
+                    tally.count_earlier(state)
+                elif call.problem is not None:
+                    self.dead_letters.write(call.line, call.key, call.body, call.problem, None, 0)
+                    journal.record(INVALID, call.key)
+                    tally.invalid += 1
+                else:
+                    await self._admit(call, tasks)
+
+    async def _admit(self, call: Call, tasks: asyncio.TaskGroup) -> None:
+        if self._pending >= self.max_pending:
+            self._room = asyncio.get_running_loop().create_future()
+            await self._room
+        self._pending += 1
+        order = call.order if self.ordered else None
+        if order is not None:
+            waiting = self._queues.get(order)
+            if waiting is not None:
+                waiting.append(call)
+                return
+            self._queues[order] = deque()
+        await self.limiter.acquire()
+        tasks.create_task(self._send_in_order(call, order))
+
+    async def _send_in_order(self, call: Call, order: Hashable | None) -> None:
+        """Send `call`, then each call that waited behind it, in input order."""
+        while True:
+            try:
+                await self._deliver(call)
+            finally:
+                self.limiter.release()
+            self._pending -= 1
+            if self._room is not None and not self._room.done():
+                self._room.set_result(None)
+            if order is None:
+                return
+            waiting = self._queues[order]
+            if not waiting:
+                del self._queues[order]
+                return
+            call = waiting.popleft()
+            await self.limiter.acquire()
+
+    async def _deliver(self, call: Call) -> None:
+        self.journal.record(STARTED, call.key)
+        started = time.monotonic()
+        reply = await self._attempt(call.body)
+        attempts = 1
+        if not reply.delivered and reply.retryable:
+            replayed = [reply]  # tenacity judges the first reply too, without sending again
+
+            async def attempt() -> Reply:
+                nonlocal attempts
+                if replayed:
+                    return replayed.pop()
+                attempts += 1
+                self.tally.retries += 1
+                return await self._attempt(call.body)
+
+            reply = await self.policy.retry(attempt, spent=time.monotonic() - started)
+        if reply.delivered:
+            self.journal.record(DELIVERED, call.key)
+            self.tally.sent += 1
+            if self.journal.state(call.key) == STARTED:
+                self.tally.resent += 1
+        else:
+            reason = self._reason(reply, attempts)
+            self.dead_letters.write(call.line, call.key, call.body, reason, reply, attempts)
+            self.journal.record(DEAD, call.key)
+            self.tally.dead += 1
+
+    async def _attempt(self, body: bytes) -> Reply:
+        if self.pacer is not None:
+            await self.pacer.wait()
+        start = time.monotonic()
+        reply = await self.client.post(body)
+        self.limiter.observe(time.monotonic() - start, reply.delivered, reply.retryable)
+        return reply
+
+    def _reason(self, reply: Reply, attempts: int) -> str:
+        if not reply.retryable:
+            return f"not retried: {reply.describe()}"
+        window = window_text(self.policy.window)
+        if reply.retry_after is not None:
+            return (
+                f"Retry-After of {reply.retry_after:g}s goes past the retry window ({window}) "
+                f"after {attempts} attempts: {reply.describe()}"
+            )
+        return f"retry window ({window}) ended after {attempts} attempts: {reply.describe()}"
