@@ -34,6 +34,15 @@ def _private_module_cache(tmp_path_factory):
     patch.undo()
 
 
+@pytest.fixture(scope="module")
+def deep(request):
+    """Skip unless the deep tests were asked for (`-m deep` or ACCOIL_DEEP=1)."""
+    markexpr = request.config.getoption("markexpr", "") or ""
+    selected = "deep" in markexpr and "not deep" not in markexpr
+    if not selected and os.environ.get("ACCOIL_DEEP") != "1":
+        pytest.skip("deep property run: select with -m deep or set ACCOIL_DEEP=1")
+
+
 @functools.cache
 def compiled(mapping: Path):
     """(source, module, checked) for a mapping file, compiled once per test session."""

@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from typing import Self
 
 from aiohttp import web
 from jsonschema import Draft202012Validator
@@ -147,7 +148,7 @@ class FakeAccoil:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
-    def __enter__(self) -> FakeAccoil:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         if not command:
             parser.error("give --serve or -- COMMAND")
         env = {**os.environ, "ACCOIL_ENDPOINT": fake.url, "ACCOIL_API_KEY": args.api_key}
-        status = subprocess.run(command, env=env).returncode
+        status = subprocess.run(command, check=False, env=env).returncode
         print(
             f"fake Accoil at {fake.url} accepted {len(fake.accepted)} calls "
             f"({fake.unauthorized} unauthorized, {fake.invalid} invalid)",

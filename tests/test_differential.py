@@ -61,15 +61,6 @@ DEFAULT = settings(max_examples=150, report_multiple_bugs=False, **_COMMON)
 DEEP = settings(max_examples=DEEP_EXAMPLES, report_multiple_bugs=False, **_COMMON)
 
 
-@pytest.fixture(scope="module")
-def deep(request):
-    """Skip unless the deep tests were asked for (`-m deep` or ACCOIL_DEEP=1)."""
-    markexpr = request.config.getoption("markexpr", "") or ""
-    selected = "deep" in markexpr and "not deep" not in markexpr
-    if not selected and os.environ.get("ACCOIL_DEEP") != "1":
-        pytest.skip("deep property run: select with -m deep or set ACCOIL_DEEP=1")
-
-
 # --------------------------------------------------------------------------
 # Compiling (cached by YAML text) and running both implementations
 # --------------------------------------------------------------------------

@@ -196,7 +196,7 @@ def send_calls(args) -> int:
         return _usage(str(problem))
     except JournalError as error:
         return _usage(str(error))
-    except OSError as error:
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as error:
         return _usage(f"{error.filename or path}: {error.strerror}")
 
 
