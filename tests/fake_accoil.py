@@ -56,6 +56,7 @@ class FakeAccoil:
         slow: float = 1.0,
         retry_after: str = "0",
         check: bool = True,
+        echo_auth: bool = False,
     ):
         self.authorization = "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
         self.plan = {key: list(faults) for key, faults in (plan or {}).items()}
@@ -66,6 +67,7 @@ class FakeAccoil:
         self.slow = slow
         self.retry_after = retry_after
         self.validator = Draft202012Validator(payload_schema()) if check else None
+        self.echo_auth = echo_auth  # put the Authorization header in error texts (redaction tests)
         self.accepted: list[bytes] = []
         self.accepted_ids: Counter = Counter()
         self.attempts: Counter = Counter()
@@ -113,12 +115,16 @@ class FakeAccoil:
             await asyncio.sleep(self.slow)
             return web.Response(status=503, text="too late")
         headers = {"Retry-After": self.retry_after} if fault == "429" else {}
-        return web.Response(status=int(fault), text=f"fault {fault}", headers=headers)
+        text = f"fault {fault}"
+        if self.echo_auth:
+            text += f" for {request.headers['Authorization']}"
+        return web.Response(status=int(fault), text=text, headers=headers)
 
     async def _start(self, port: int) -> None:
         app = web.Application()
         app.router.add_post("/segment", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A slow answer still pending at stop is dropped, not waited for.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()

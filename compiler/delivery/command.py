@@ -50,7 +50,7 @@ def _describe_input(path: str, extra: dict) -> tuple[dict, int | None]:
     if path == "-":
         return {}, None
     print_ = fingerprint(path)
-    about = {"input_path": path, "input_size": print_.size, "input_sha256": print_.sha256, **extra}
+    about = {"input_path": path, "input_sha256": print_.sha256, "input_size": print_.size, **extra}
     return about, print_.lines
 
 
