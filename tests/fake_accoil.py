@@ -17,7 +17,8 @@ otherwise). It records every body it accepts. A fault plan maps a call's
 In tests: `with FakeAccoil(plan=...) as fake: ... fake.url ...`. From a shell,
 `python -m tests.fake_accoil -- COMMAND...` runs COMMAND with ACCOIL_ENDPOINT
 and ACCOIL_API_KEY set for the fake, then says what it accepted;
-`python -m tests.fake_accoil --serve` prints its URL and serves until stdin closes.
+`python -m tests.fake_accoil --serve` prints its URL and serves until stdin
+closes; `GET /stats` answers its counts.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class FakeAccoil:
         retry_after: str = "0",
         check: bool = True,
         echo_auth: bool = False,
+        record: bool = True,
     ):
         self.authorization = "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
         self.plan = {key: list(faults) for key, faults in (plan or {}).items()}
@@ -68,6 +70,8 @@ class FakeAccoil:
         self.retry_after = retry_after
         self.validator = Draft202012Validator(payload_schema()) if check else None
         self.echo_auth = echo_auth  # put the Authorization header in error texts (redaction tests)
+        self.record = record  # keep the accepted bodies (benchmarks only count them)
+        self.accepted_count = 0
         self.accepted: list[bytes] = []
         self.accepted_ids: Counter = Counter()
         self.attempts: Counter = Counter()
@@ -97,15 +101,18 @@ class FakeAccoil:
             self.invalid += 1
             return web.Response(status=400, text="not an Accoil call")
         key = call.get("messageId") if isinstance(call, dict) else None
-        self.attempts[key] += 1
-        self.attempt_times[key].append(time.monotonic())
+        if self.record:
+            self.attempts[key] += 1
+            self.attempt_times[key].append(time.monotonic())
         faults = self.plan.get(key)
         fault = faults.pop(0) if faults else None
         if self.latency:
             await asyncio.sleep(self.latency)
         if fault in (None, "accept-drop"):
-            self.accepted.append(body)
-            self.accepted_ids[key] += 1
+            self.accepted_count += 1
+            if self.record:
+                self.accepted.append(body)
+                self.accepted_ids[key] += 1
         if fault is None:
             return web.Response(status=202, text="")
         if fault in ("reset", "accept-drop"):
@@ -120,9 +127,15 @@ class FakeAccoil:
             text += f" for {request.headers['Authorization']}"
         return web.Response(status=int(fault), text=text, headers=headers)
 
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"accepted": self.accepted_count, "unauthorized": self.unauthorized, "invalid": self.invalid}
+        )
+
     async def _start(self, port: int) -> None:
         app = web.Application()
         app.router.add_post("/segment", self._handle)
+        app.router.add_get("/stats", self._stats)
         # A slow answer still pending at stop is dropped, not waited for.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -177,11 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--no-check", action="store_true", help="accept any body (benchmarks)")
+    parser.add_argument("--no-record", action="store_true", help="count accepted calls only")
     parser.add_argument("--serve", action="store_true", help="print the URL, serve until stdin closes")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND ARGS...")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    fake = FakeAccoil(args.api_key, latency=args.latency, check=not args.no_check).start(args.port)
+    fake = FakeAccoil(
+        args.api_key, latency=args.latency, check=not args.no_check, record=not args.no_record
+    ).start(args.port)
     try:
         if args.serve:
             print(fake.url, flush=True)
@@ -192,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "ACCOIL_ENDPOINT": fake.url, "ACCOIL_API_KEY": args.api_key}
         status = subprocess.run(command, check=False, env=env).returncode
         print(
-            f"fake Accoil at {fake.url} accepted {len(fake.accepted)} calls "
+            f"fake Accoil at {fake.url} accepted {fake.accepted_count} calls "
             f"({fake.unauthorized} unauthorized, {fake.invalid} invalid)",
             file=sys.stderr,
         )

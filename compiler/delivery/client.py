@@ -37,6 +37,11 @@ class AccoilClient:
         )
         return self
 
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The aiohttp session (the benchmark's bare loop uses it to compare like with like)."""
+        return self._session
+
     async def __aexit__(self, *exc_info) -> None:
         await self._session.close()
 

@@ -8,11 +8,15 @@ back pressure (429, 503, any retried answer, a timeout) or when the mean
 round-trip time rose more than 2.5 standard deviations above the past average
 (an exponentially weighted mean and variance, alpha 0.4).
 
-Two departures, both measured (PERFORMANCE.md): a slow start, as TCP's, that
-doubles the limit each window until the first decrease, so that a 200-wide
-limit is reached in a few round trips instead of a few hundred; and a noise
-floor, a rise of less than 10% of the past average never counts as rising
-latency, so that a run of identical round trips does not read as congestion.
+Two departures, both measured (PERFORMANCE.md). A start-up phase, as BBR's:
+the limit doubles each window while the calls delivered per second grow by a
+quarter or more, and settles at the limit of the best window once three
+windows in a row bring no such growth (or at once on back pressure); from a
+limit of 1, the additive rule alone would take hundreds of round trips to
+reach the ~100 calls in flight that 50 ms of latency needs, and the
+round-trip time on a shared machine is too noisy to end a start-up on. And a
+noise floor: a rise of less than 10% of the past average never counts as
+rising latency.
 """
 
 from __future__ import annotations
@@ -60,16 +64,19 @@ class AdaptiveLimit:
         self.decrease_ratio = decrease_ratio
         self.deviation_scale = deviation_scale
         self.noise_floor = noise_floor
-        self.slow_start = True
+        self.starting = True  # the start-up phase: doubling while throughput grows
+        self.reached = False  # the limit was reached during this window
         self._past = _Average(alpha)
-        self._next_update = 0.0
+        self._window_start = self._next_update = 0.0
         self._window_total = 0.0
         self._window_count = 0
         self._back_pressure = False
-        self.reached = False
+        self._best_rate = 0.0
+        self._best_limit = 1
+        self._stalls = 0
 
     def observe(self, rtt: float, delivered: bool, back_pressure: bool, now: float) -> None:
-        """One attempt's round trip; adjusts the limit at the end of a window."""
+        """One attempt's round trip; adjusts the limit at the end of a window (about one RTT)."""
         if back_pressure:
             self._back_pressure = True
         if delivered:
@@ -78,31 +85,44 @@ class AdaptiveLimit:
         if now < self._next_update:
             return
         current = self._window_total / self._window_count if self._window_count else None
-        if self._past.mean is None:
-            if current is None:
-                return
+        if self._past.mean is not None:
+            if self.starting:
+                self._start_up(self._window_count / max(now - self._window_start, 1e-6))
+            else:
+                self._adjust(current)
+        if current is not None:
             self._past.update(current)
-        else:
-            self._adjust(current)
-            if current is not None:
-                self._past.update(current)
-        self._next_update = now + self._past.mean
+        if self._past.mean is not None:
+            self._next_update = now + self._past.mean
+        self._window_start = now
         self._window_total, self._window_count = 0.0, 0
         self._back_pressure = self.reached = False
 
+    def _start_up(self, rate: float) -> None:
+        """Double the limit each window while throughput grows by a quarter (as BBR's start-up)."""
+        if self._back_pressure:
+            self.starting = False
+            self.limit = max(1, int(self.limit * self.decrease_ratio))
+            return
+        if rate >= self._best_rate * 1.25:
+            self._best_rate, self._best_limit, self._stalls = rate, self.limit, 0
+        else:
+            self._stalls += 1
+            if self._stalls == 3:  # no more throughput from more in flight: settle where it peaked
+                self.starting = False
+                self.limit = self._best_limit
+                return
+        if self.reached:
+            self.limit = min(self.maximum, self.limit * 2)
+
     def _adjust(self, current: float | None) -> None:
+        """Vector's rule: +1 on a full window with flat latency, x0.9 on back pressure or a rise."""
         past = self._past.mean
         rise = max(math.sqrt(self._past.variance) * self.deviation_scale, past * self.noise_floor)
-        rising = current is not None and current >= past + rise
-        if self._back_pressure or rising:
-            if self.limit > 1:
-                self.limit = max(1, int(self.limit * self.decrease_ratio))
-            self.slow_start = False
-        elif self.reached and current is not None and self.limit < self.maximum:
-            if self.slow_start:
-                self.limit = min(self.maximum, self.limit * 2)
-            elif current <= past:
-                self.limit += 1
+        if self._back_pressure or (current is not None and current >= past + rise):
+            self.limit = max(1, int(self.limit * self.decrease_ratio))
+        elif self.reached and current is not None and current <= past and self.limit < self.maximum:
+            self.limit += 1
 
 
 class Limiter:

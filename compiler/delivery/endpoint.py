@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 PRODUCTION = "https://in.accoil.com/segment"
@@ -46,7 +46,7 @@ class Endpoint:
 
     url: str
     authorization: Secret
-    hidden: tuple[str, ...]  # every form of the key that must not appear in output
+    hidden: tuple[str, ...] = field(repr=False)  # every form of the key, to scrub from output
 
     def redact(self, text: str) -> str:
         """`text` with the key and its Authorization value replaced."""
