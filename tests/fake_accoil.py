@@ -72,6 +72,7 @@ class FakeAccoil:
         self.echo_auth = echo_auth  # put the Authorization header in error texts (redaction tests)
         self.record = record  # keep the accepted bodies (benchmarks only count them)
         self.accepted_count = 0
+        self.in_flight = self.max_in_flight = 0  # requests being answered at once
         self.accepted: list[bytes] = []
         self.accepted_ids: Counter = Counter()
         self.attempts: Counter = Counter()
@@ -89,6 +90,14 @@ class FakeAccoil:
         return f"http://127.0.0.1:{self.port}/segment"
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != self.authorization:
             self.unauthorized += 1
             return web.Response(status=401, text="bad credentials")

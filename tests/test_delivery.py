@@ -7,6 +7,8 @@ fake records what it accepted, the dead-letter file what was given up.
 
 from __future__ import annotations
 
+import itertools
+
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -178,6 +180,24 @@ def test_unordered_lets_a_users_later_call_pass_a_slow_one(tmp_path):
         outcome, _ = deliver(fake, tmp_path, calls, ordered=False)
     assert outcome.tally.sent == 3
     assert _first_acceptances(fake)[-1] == "m0"
+
+
+@pytest.mark.parametrize("concurrency", [1, 3, None])
+def test_never_more_calls_in_flight_than_the_limit(tmp_path, concurrency):
+    with FakeAccoil(latency=0.02, plan={"m5": ["503", "503"]}) as fake:
+        outcome, _ = deliver(fake, tmp_path, [call(n) for n in range(60)], concurrency=concurrency)
+    assert outcome.tally.sent == 60
+    assert fake.max_in_flight == (concurrency or fake.max_in_flight) and fake.max_in_flight <= 200
+    if concurrency is None:  # auto grew past one call at a time
+        assert fake.max_in_flight > 1
+
+
+def test_rate_caps_the_calls_per_second(tmp_path):
+    with FakeAccoil() as fake:
+        outcome, _ = deliver(fake, tmp_path, [call(n) for n in range(8)], rate=20.0)
+    starts = sorted(times[0] for times in fake.attempt_times.values())
+    assert outcome.tally.sent == 8
+    assert all(later - earlier >= 0.04 for earlier, later in itertools.pairwise(starts))
 
 
 def test_a_rerun_sends_only_what_was_not_settled(tmp_path):

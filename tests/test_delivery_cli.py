@@ -10,6 +10,7 @@ import base64
 import gzip
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from accoil_map.cli import main
 from tests.conftest import ROOT
 from tests.fake_accoil import TEST_KEY, FakeAccoil
 from tests.sending import call, cli, cli_env, dead_letters, summary_counts, write_lines
@@ -78,25 +80,31 @@ def test_send_exits_1_when_a_call_is_dead_lettered(tmp_path):
         (["run", str(MAPPING), "-i", str(SAMPLE), "--send", "-o", "x"], "-o and --workers do not apply"),
     ],
 )
-def test_usage_errors_exit_2(tmp_path, args, message):
+def test_usage_errors_exit_2(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.delenv("ACCOIL_API_KEY", raising=False)
+    monkeypatch.delenv("ACCOIL_ENDPOINT", raising=False)
+    monkeypatch.chdir(tmp_path)
     path = write_lines(tmp_path / "calls.ndjson", [call(0)])
-    done = run_cli(*[str(path) if arg == "CALLS" else arg for arg in args], stdin=b"")
-    assert done.returncode == 2
-    assert message in done.stderr.decode()
-    assert "k-1234" not in done.stderr.decode() + done.stdout.decode()
+    try:
+        code = main([str(path) if arg == "CALLS" else arg for arg in args])
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert message in err
+    assert "k-1234" not in out + err
 
 
-def test_dry_run_checks_and_counts_without_a_key_or_a_server(tmp_path):
+def test_dry_run_checks_and_counts_without_a_key_or_a_server(tmp_path, capsys):
     path = write_lines(tmp_path / "calls.ndjson", [call(0), {"type": "group"}, b"", b"{oops"])
-    done = run_cli("send", str(path), "--dry-run")
-    assert done.returncode == 1
-    lines = done.stderr.decode().splitlines()
+    assert main(["send", str(path), "--dry-run"]) == 1
+    lines = capsys.readouterr().err.splitlines()
     assert lines[0] == f"{path}:2: invalid call: groupId: missing, required in a group call"
     assert lines[1].startswith(f"{path}:4: invalid JSON: ")
     assert lines[2] == f"send {path} (dry run, nothing sent): 4 lines = 1 valid + 2 invalid + 1 blank"
     assert not Path(f"{path}.send-state").exists()
     clean = write_lines(tmp_path / "clean.ndjson", [call(0)])
-    assert run_cli("send", str(clean), "--dry-run").returncode == 0
+    assert main(["send", str(clean), "--dry-run"]) == 0
 
 
 def test_stdin_and_gzip_inputs(tmp_path):
@@ -137,10 +145,9 @@ def test_run_send_transforms_and_delivers_in_one_pass(tmp_path):
     assert set(journal) >= {"input_sha256", "input_size", "mapping_sha256", "endpoint"}
 
 
-def test_run_send_dry_run_counts_the_calls(tmp_path):
-    done = run_cli("run", str(MAPPING), "-i", str(SAMPLE), "--send", "--dry-run")
-    assert done.returncode == 0
-    assert "(dry run, nothing sent): 8 calls = 8 valid + 0 invalid" in done.stderr.decode()
+def test_run_send_dry_run_counts_the_calls(capsys):
+    assert main(["run", str(MAPPING), "-i", str(SAMPLE), "--send", "--dry-run"]) == 0
+    assert "(dry run, nothing sent): 8 calls = 8 valid + 0 invalid" in capsys.readouterr().err
 
 
 def _wait_for_deliveries(log: Path, count: int, process: subprocess.Popen) -> None:
@@ -152,26 +159,32 @@ def _wait_for_deliveries(log: Path, count: int, process: subprocess.Popen) -> No
     raise AssertionError("the sender did not get going")
 
 
-def test_ctrl_c_saves_the_journal_exits_130_and_the_next_run_finishes(tmp_path):
-    path = write_lines(tmp_path / "calls.ndjson", [call(n) for n in range(300)])
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_saves_the_journal_and_the_next_run_finishes(tmp_path, signum, code):
+    """Ctrl-C (or SIGTERM) mid-run: exit 130 (143), a summary that adds up, nothing lost."""
+    total = 200
+    path = write_lines(tmp_path / "calls.ndjson", [call(n) for n in range(total)])
     state = tmp_path / "state"
     args = ("send", str(path), "--state", str(state), "--concurrency", "4")
     with FakeAccoil(latency=0.05) as fake:
         process = subprocess.Popen(cli(*args), env=fake_env(fake), stderr=subprocess.PIPE, cwd=ROOT)
         _wait_for_deliveries(state / "journal.log", 20, process)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         stopped = process.communicate(timeout=60)[1].decode()
-        assert process.returncode == 130, stopped
+        assert process.returncode == code, stopped
         first = summary_counts(stopped)
         assert first["left"] > 0 and first["sent"] >= 20
-        assert "stopped by SIGINT: the journal is saved" in stopped
+        assert f"stopped by {signal.Signals(signum).name}: the journal is saved" in stopped
         resumed = run_cli(*args, env=fake_env(fake))
     assert resumed.returncode == 0, resumed.stderr
     second = summary_counts(resumed.stderr.decode())
-    assert second["already"] == first["sent"] and second["sent"] == 300 - first["sent"]
-    assert set(fake.accepted_ids) == {f"m{n}" for n in range(300)}
-    # The calls cancelled in flight were started: the journal knows they may be repeats.
-    assert sum(fake.accepted_ids.values()) - 300 <= 4
+    assert second["already"] == first["sent"] and second["sent"] == total - first["sent"]
+    assert set(fake.accepted_ids) == {f"m{n}" for n in range(total)}
+    # The calls cancelled in flight may have reached Accoil: the next run says how many it sent
+    # again (at most the concurrency), and those are the only possible duplicates.
+    resent = re.search(r"(\d+) sent again: in flight when an earlier run stopped", resumed.stderr.decode())
+    assert resent is not None and 1 <= int(resent[1]) <= 4, resumed.stderr
+    assert sum(fake.accepted_ids.values()) - total <= int(resent[1])
 
 
 def test_status_lines_when_stderr_is_not_a_terminal(tmp_path):
