@@ -9,7 +9,7 @@ UV     ?= uv
 # The tests find the tools of the venv (ruff, accoil-map) on PATH.
 RUN    := PATH="$(abspath $(BIN)):$$PATH"
 
-.PHONY: setup demo test test-latest deep lint bench golden wheel-check lock clean
+.PHONY: setup demo demo-send test test-latest deep lint bench golden wheel-check lock clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/accoil-map validate mappings/*.yaml
 	$(BIN)/accoil-map run mappings/amplitude.yaml -i samples/amplitude.ndjson --rejects out/amplitude.rejects.ndjson
+
+## The same calls delivered to a fake Accoil on 127.0.0.1 (journal in out/demo-send, started afresh).
+demo-send: $(STAMP)
+	rm -rf out/demo-send
+	$(BIN)/python -m tests.fake_accoil -- $(BIN)/accoil-map run mappings/amplitude.yaml -i samples/amplitude.ndjson --send --state out/demo-send
 
 ## The test suite (unit, golden snapshots, property-based, security, robustness).
 test: $(STAMP)

@@ -49,9 +49,9 @@ def _describe_input(path: str, extra: dict) -> tuple[dict, int | None]:
     """What the journal records about the input, and its number of lines if known."""
     if path == "-":
         return {}, None
-    print_ = fingerprint(path)
-    about = {"input_path": path, "input_sha256": print_.sha256, "input_size": print_.size, **extra}
-    return about, print_.lines
+    seen = fingerprint(path)
+    about = {"input_path": path, "input_sha256": seen.sha256, "input_size": seen.size, **extra}
+    return about, seen.lines
 
 
 async def _every(seconds: float, action: Callable[[], object]) -> None:
@@ -117,7 +117,7 @@ async def _deliver(source, options: SendOptions, journal, dead_letters, tally, s
 
 
 def deliver(source, label: str, about: dict, total: int | None, options: SendOptions) -> Outcome:
-    """Deliver `source`'s calls with a journal and dead letters; print the summary."""
+    """Deliver `source`'s calls with a journal and dead letters (the status shown as it goes)."""
     tally = Tally(unit=source.unit)
     with ExitStack() as stack:
         journal = (
@@ -132,12 +132,14 @@ def deliver(source, label: str, about: dict, total: int | None, options: SendOpt
             None if options.quiet else status_display(f"send {label}", total, options.status_interval)
         )
         stopped_by = asyncio.run(_deliver(source, options, journal, dead_letters, tally, status))
-    if not options.quiet:
-        _print_summary(label, tally, options, stopped_by)
     return Outcome(tally, stopped_by)
 
 
-def _print_summary(label: str, tally: Tally, options: SendOptions, stopped_by: int | None) -> None:
+def report(label: str, outcome: Outcome, options: SendOptions) -> None:
+    """The summary on stderr: the equation, details, where the dead letters and journal are."""
+    if options.quiet:
+        return
+    tally, stopped_by = outcome.tally, outcome.stopped_by
     lines = [f"send {label}: {tally.equation()}", *tally.details()]
     if tally.undelivered:
         lines.append(f"dead letters: {options.dead_letter}")
@@ -191,11 +193,11 @@ def send_calls(args) -> int:
         if args.dry_run:
             with open_input(path) as stream:
                 return dry_run(CallLines(stream), path, options.quiet)
-        return exit_code(send_file(path, options))
-    except UsageProblem as problem:
+        outcome = send_file(path, options)
+        report(path, outcome, options)
+        return exit_code(outcome)
+    except (UsageProblem, JournalError) as problem:
         return _usage(str(problem))
-    except JournalError as error:
-        return _usage(str(error))
     except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as error:
         return _usage(f"{error.filename or path}: {error.strerror}")
 
@@ -208,15 +210,19 @@ def send_events(args, module, source_text: str, infile: BinaryIO, rejects: Binar
     except UsageProblem as problem:
         return _usage(str(problem))
     source = EventCalls(module, infile, rejects.write if rejects is not None else None)
+    outcome = None
     if args.dry_run:
         status = dry_run(source, args.mapping, options.quiet)
     else:
         mapping_sha = hashlib.sha256(source_text.encode()).hexdigest()
         about, _ = _describe_input(args.input, {"mapping_sha256": mapping_sha})
         try:
-            status = exit_code(deliver(source, args.mapping, about, None, options))
+            outcome = deliver(source, args.mapping, about, None, options)
         except JournalError as error:
             return _usage(str(error))
+        status = exit_code(outcome)
     if not options.quiet:
         print(f"{args.mapping}: {source.stats.summary()}", file=sys.stderr)
+    if outcome is not None:
+        report(args.mapping, outcome, options)
     return status
