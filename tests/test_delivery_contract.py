@@ -20,20 +20,17 @@ from accoil_map.delivery import contract
 from accoil_map.delivery.contract import call_problem, first_problem
 from accoil_map.schema import payload_schema
 
-VALIDATOR = Draft202012Validator(payload_schema())
-TYPES = ("identify", "group", "track", "page", "screen")
-# Only steers the generator towards bodies near the edge; jsonschema is the oracle.
+SCHEMA = payload_schema()
+VALIDATOR = Draft202012Validator(SCHEMA)
+# Read from the schema only to steer the generator towards bodies near the edge;
+# jsonschema is the oracle.
+TYPES = tuple(SCHEMA["properties"]["type"]["enum"])
 REQUIRED = {
-    "identify": ("userId", "timestamp"),
-    "group": ("groupId", "timestamp"),
-    "track": ("event", "userId", "timestamp"),
-    "page": ("timestamp",),
-    "screen": ("timestamp",),
+    branch["if"]["properties"]["type"]["const"]: tuple(branch["then"]["required"])
+    for branch in SCHEMA["allOf"]
 }
-KNOWN = ("userId", "anonymousId", "groupId", "event", "name", "timestamp", "traits",
-         "properties", "context", "groupTraits")
-
-NONEMPTY = ("userId", "anonymousId", "groupId", "event", "timestamp")
+KNOWN = tuple(key for key in SCHEMA["properties"] if key != "type")
+NONEMPTY = tuple(key for key, rule in SCHEMA["properties"].items() if rule.get("minLength"))
 
 _COMMON = {"deadline": None, "database": None, "suppress_health_check": [HealthCheck.too_slow]}
 DEFAULT = settings(max_examples=200, **_COMMON)

@@ -65,11 +65,17 @@ class Dispatch:
         self._pending = 0  # taken from the input, not yet settled
         self._room: asyncio.Future | None = None  # the input waits here while pending is full
         self._queues: dict[Hashable, deque[Call]] = {}  # calls waiting behind their user's
+        self._ready: deque[tuple[Call, Hashable | None]] = deque()  # holding a slot, no worker yet
+        self._idle: deque[asyncio.Future] = deque()  # workers waiting for a call
+        self._finished = False  # the input is read
 
     async def run(self, calls: Iterable[Call]) -> None:
         """Deliver every call; returns when all are settled."""
         journal, tally = self.journal, self.tally
-        async with asyncio.TaskGroup() as tasks:
+        async with asyncio.TaskGroup() as workers:
+            # Long-lived workers rather than a task per call: a task costs more than a handover.
+            for _ in range(self.limiter.ceiling):
+                workers.create_task(self._work())
             for call in calls:
                 tally.received += 1
                 state = journal.state(call.key)
@@ -80,9 +86,13 @@ class Dispatch:
                     journal.record(INVALID, call.key)
                     tally.invalid += 1
                 else:
-                    await self._admit(call, tasks)
+                    await self._admit(call)
+            self._finished = True
+            while self._idle:
+                self._idle.popleft().set_result(None)
 
-    async def _admit(self, call: Call, tasks: asyncio.TaskGroup) -> None:
+    async def _admit(self, call: Call) -> None:
+        """Take a slot for `call` and hand it to a worker, or queue it behind its user's call."""
         if self._pending >= self.max_pending:
             self._room = asyncio.get_running_loop().create_future()
             await self._room
@@ -95,10 +105,30 @@ class Dispatch:
                 return
             self._queues[order] = deque()
         await self.limiter.acquire()
-        tasks.create_task(self._send_in_order(call, order))
+        if self._idle:
+            self._idle.popleft().set_result((call, order))
+        else:
+            self._ready.append((call, order))
+
+    async def _work(self) -> None:
+        """A worker: send the calls handed to it until the input is read and nothing is left."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._ready:
+                call, order = self._ready.popleft()
+            elif self._finished:
+                return
+            else:
+                waiter = loop.create_future()
+                self._idle.append(waiter)
+                handed = await waiter
+                if handed is None:
+                    return
+                call, order = handed
+            await self._send_in_order(call, order)
 
     async def _send_in_order(self, call: Call, order: Hashable | None) -> None:
-        """Send `call`, then each call that waited behind it, in input order."""
+        """Send `call` (its slot taken), then each call that waited behind it, in input order."""
         while True:
             try:
                 await self._deliver(call)
