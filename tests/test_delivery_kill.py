@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from accoil_map.delivery.contract import call_problem
 from tests.conftest import ROOT
 from tests.fake_accoil import TEST_KEY, FakeAccoil
 from tests.sending import call, cli, cli_env, summary_counts, write_lines
@@ -47,7 +48,7 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path):
     log = state / "journal.log"
     command = cli("send", str(path), "--state", str(state), "--concurrency", str(CONCURRENCY))
     kills = 0
-    with FakeAccoil() as fake:
+    with FakeAccoil(check=lambda body: call_problem(body) is None) as fake:
         env = cli_env(ACCOIL_API_KEY=TEST_KEY, ACCOIL_ENDPOINT=fake.url)
         while True:
             size_at_start = log.stat().st_size if log.exists() else 0
