@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 
 from .client import AccoilClient
 from .concurrency import Limiter, Pacer
@@ -63,80 +63,73 @@ class Dispatch:
         self.pacer = pacer
         self.max_pending = 1024 + 4 * limiter.ceiling
         self._pending = 0  # taken from the input, not yet settled
-        self._room: asyncio.Future | None = None  # the input waits here while pending is full
+        self._room: asyncio.Future | None = None  # workers wait here while pending is full
         self._queues: dict[Hashable, deque[Call]] = {}  # calls waiting behind their user's
-        self._ready: deque[tuple[Call, Hashable | None]] = deque()  # holding a slot, no worker yet
-        self._idle: deque[asyncio.Future] = deque()  # workers waiting for a call
-        self._finished = False  # the input is read
+        self._calls: Iterator[Call] = iter(())
 
     async def run(self, calls: Iterable[Call]) -> None:
         """Deliver every call; returns when all are settled."""
-        journal, tally = self.journal, self.tally
+        self._calls = iter(calls)
         async with asyncio.TaskGroup() as workers:
-            # Long-lived workers rather than a task per call: a task costs more than a handover.
+            # As many workers as slots can ever be, each taking the next call itself, as
+            # a bare loop does: no task per call, no handover between tasks.
             for _ in range(self.limiter.ceiling):
                 workers.create_task(self._work())
-            for call in calls:
-                tally.received += 1
-                state = journal.state(call.key)
-                if state > STARTED:
-                    tally.count_earlier(state)
-                elif call.problem is not None:
-                    self.dead_letters.write(call.line, call.key, call.body, call.problem, None, 0)
-                    journal.record(INVALID, call.key)
-                    tally.invalid += 1
-                else:
-                    await self._admit(call)
-            self._finished = True
-            while self._idle:
-                self._idle.popleft().set_result(None)
-
-    async def _admit(self, call: Call) -> None:
-        """Take a slot for `call` and hand it to a worker, or queue it behind its user's call."""
-        if self._pending >= self.max_pending:
-            self._room = asyncio.get_running_loop().create_future()
-            await self._room
-        self._pending += 1
-        order = call.order if self.ordered else None
-        if order is not None:
-            waiting = self._queues.get(order)
-            if waiting is not None:
-                waiting.append(call)
-                return
-            self._queues[order] = deque()
-        await self.limiter.acquire()
-        if self._idle:
-            self._idle.popleft().set_result((call, order))
-        else:
-            self._ready.append((call, order))
 
     async def _work(self) -> None:
-        """A worker: send the calls handed to it until the input is read and nothing is left."""
-        loop = asyncio.get_running_loop()
+        """A worker: with a slot, take the next call and send it and its user's followers."""
         while True:
-            if self._ready:
-                call, order = self._ready.popleft()
-            elif self._finished:
-                return
-            else:
-                waiter = loop.create_future()
-                self._idle.append(waiter)
-                handed = await waiter
-                if handed is None:
-                    return
-                call, order = handed
-            await self._send_in_order(call, order)
-
-    async def _send_in_order(self, call: Call, order: Hashable | None) -> None:
-        """Send `call` (its slot taken), then each call that waited behind it, in input order."""
-        while True:
+            await self.limiter.acquire()
             try:
-                await self._deliver(call)
+                call = await self._next_call()
+                if call is None:
+                    return
+                await self._send_in_order(call)
             finally:
                 self.limiter.release()
+
+    async def _next_call(self) -> Call | None:
+        """The next call to send now (None at the end of the input).
+
+        On the way, calls settled by an earlier run are counted, invalid ones
+        dead-lettered, and a call whose user has one pending joins that user's queue.
+        """
+        journal, tally = self.journal, self.tally
+        while True:
+            while self._pending >= self.max_pending:
+                if self._room is None or self._room.done():
+                    self._room = asyncio.get_running_loop().create_future()
+                await self._room
+            call = next(self._calls, None)
+            if call is None:
+                return None
+            tally.received += 1
+            state = journal.state(call.key)
+            if state > STARTED:
+                tally.count_earlier(state)
+            elif call.problem is not None:
+                self.dead_letters.write(call.line, call.key, call.body, call.problem, None, 0)
+                journal.record(INVALID, call.key)
+                tally.invalid += 1
+            else:
+                self._pending += 1
+                order = call.order if self.ordered else None
+                if order is None:
+                    return call
+                waiting = self._queues.get(order)
+                if waiting is None:
+                    self._queues[order] = deque()
+                    return call
+                waiting.append(call)
+
+    async def _send_in_order(self, call: Call) -> None:
+        """Send `call`, then each call that waited behind it, in input order, on one slot."""
+        while True:
+            await self._deliver(call)
             self._pending -= 1
             if self._room is not None and not self._room.done():
                 self._room.set_result(None)
+            order = call.order if self.ordered else None
             if order is None:
                 return
             waiting = self._queues[order]
@@ -144,25 +137,11 @@ class Dispatch:
                 del self._queues[order]
                 return
             call = waiting.popleft()
-            await self.limiter.acquire()
 
     async def _deliver(self, call: Call) -> None:
+        """Record the start, try until settled, record the outcome."""
         self.journal.record(STARTED, call.key)
-        started = time.monotonic()
-        reply = await self._attempt(call.body)
-        attempts = 1
-        if not reply.delivered and reply.retryable:
-            replayed = [reply]  # tenacity judges the first reply too, without sending again
-
-            async def attempt() -> Reply:
-                nonlocal attempts
-                if replayed:
-                    return replayed.pop()
-                attempts += 1
-                self.tally.retries += 1
-                return await self._attempt(call.body)
-
-            reply = await self.policy.retry(attempt, spent=time.monotonic() - started)
+        reply, attempts = await self._try(call.body)
         if reply.delivered:
             self.journal.record(DELIVERED, call.key)
             self.tally.sent += 1
@@ -173,6 +152,26 @@ class Dispatch:
             self.dead_letters.write(call.line, call.key, call.body, reason, reply, attempts)
             self.journal.record(DEAD, call.key)
             self.tally.dead += 1
+
+    async def _try(self, body: bytes) -> tuple[Reply, int]:
+        """The last reply and the number of attempts: once, then as the retry policy says."""
+        started = time.monotonic()
+        reply = await self._attempt(body)
+        if reply.delivered or not reply.retryable:
+            return reply, 1
+        attempts = 1
+        replayed = [reply]  # tenacity judges the first reply too, without sending it again
+
+        async def attempt() -> Reply:
+            nonlocal attempts
+            if replayed:
+                return replayed.pop()
+            attempts += 1
+            self.tally.retries += 1
+            return await self._attempt(body)
+
+        reply = await self.policy.retry(attempt, spent=time.monotonic() - started)
+        return reply, attempts
 
     async def _attempt(self, body: bytes) -> Reply:
         if self.pacer is not None:
