@@ -79,22 +79,35 @@ def schedules(draw) -> tuple[list[str], str | None]:
     return faults, final
 
 
-@settings(
-    max_examples=10,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    plans=st.lists(schedules(), min_size=1, max_size=16),
-    invalid=st.lists(st.integers(0, 16), max_size=3),
-    blank=st.lists(st.integers(0, 16), max_size=2),
-    concurrency=st.sampled_from((2, 8)),
-    ordered=st.booleans(),
-)
+_FAULT_SETTINGS = {
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+_FAULT_CASES = {
+    "plans": st.lists(schedules(), min_size=1, max_size=16),
+    "invalid": st.lists(st.integers(0, 16), max_size=3),
+    "blank": st.lists(st.integers(0, 16), max_size=2),
+    "concurrency": st.sampled_from((2, 8)),
+    "ordered": st.booleans(),
+}
+
+
+@settings(max_examples=10, **_FAULT_SETTINGS)
+@given(**_FAULT_CASES)
 def test_random_fault_schedules(tmp_path_factory, plans, invalid, blank, concurrency, ordered):
     """Each valid call is accepted at least once or dead-lettered with its reason, never both."""
-    tmp_path = tmp_path_factory.mktemp("faults")
+    _random_fault_schedule(tmp_path_factory.mktemp("faults"), plans, invalid, blank, concurrency, ordered)
+
+
+@pytest.mark.deep
+@settings(max_examples=200, **_FAULT_SETTINGS)  # about a second each: minutes, not hours
+@given(**_FAULT_CASES)
+def test_random_fault_schedules_deep(deep, tmp_path_factory, plans, invalid, blank, concurrency, ordered):
+    _random_fault_schedule(tmp_path_factory.mktemp("faults"), plans, invalid, blank, concurrency, ordered)
+
+
+def _random_fault_schedule(tmp_path, plans, invalid, blank, concurrency, ordered) -> None:
     items: list = [call(n, user=f"user-{n % 3}") for n in range(len(plans))]
     for position in sorted(invalid, reverse=True):
         items.insert(position, {"type": "track", "userId": "u", "messageId": "bad"})

@@ -10,8 +10,8 @@ round-trip time rose more than 2.5 standard deviations above the past average
 
 Two departures, both measured (PERFORMANCE.md). A start-up phase, as BBR's:
 the limit doubles each window while the calls delivered per second grow by a
-quarter or more, and settles at the limit of the best window once three
-windows in a row bring no such growth (or at once on back pressure); from a
+quarter or more, and settles at the limit of the fastest window once three
+windows in a row bring no such growth (or shrinks at once on back pressure); from a
 limit of 1, the additive rule alone would take hundreds of round trips to
 reach the ~100 calls in flight that 50 ms of latency needs, and the
 round-trip time on a shared machine is too noisy to end a start-up on. And a
@@ -104,14 +104,14 @@ class AdaptiveLimit:
             self.starting = False
             self.limit = max(1, int(self.limit * self.decrease_ratio))
             return
-        if rate >= self._best_rate * 1.25:
-            self._best_rate, self._best_limit, self._stalls = rate, self.limit, 0
-        else:
-            self._stalls += 1
-            if self._stalls == 3:  # no more throughput from more in flight: settle where it peaked
-                self.starting = False
-                self.limit = self._best_limit
-                return
+        grew = rate >= self._best_rate * 1.25
+        if rate > self._best_rate:
+            self._best_rate, self._best_limit = rate, self.limit
+        self._stalls = 0 if grew else self._stalls + 1
+        if self._stalls == 3:  # more in flight brings no more throughput: settle where it peaked
+            self.starting = False
+            self.limit = self._best_limit
+            return
         if self.reached:
             self.limit = min(self.maximum, self.limit * 2)
 
