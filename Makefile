@@ -12,7 +12,7 @@ RUN    := PATH="$(abspath $(BIN)):$$PATH"
 EDITOR := tests/editor/node_modules/.package-lock.json
 NODE   := $(shell command -v node 2>/dev/null)
 
-.PHONY: setup demo test test-latest deep lint bench golden wheel-check lock clean editor-server
+.PHONY: setup demo demo-send test test-latest deep lint bench golden wheel-check lock clean editor-server
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ editor-server: $(EDITOR)
 demo: $(STAMP)
 	$(BIN)/accoil-map validate mappings/*.yaml
 	$(BIN)/accoil-map run mappings/amplitude.yaml -i samples/amplitude.ndjson --rejects out/amplitude.rejects.ndjson
+
+## The same calls delivered to a fake Accoil on 127.0.0.1 (journal in out/demo-send, started afresh).
+demo-send: $(STAMP)
+	rm -rf out/demo-send
+	$(BIN)/python -m tests.fake_accoil -- $(BIN)/accoil-map run mappings/amplitude.yaml -i samples/amplitude.ndjson --send --state out/demo-send
 
 ## The test suite (unit, golden snapshots, property-based, security, robustness, editor).
 ## Without node the editor test is skipped (and fails under CI).

@@ -3,8 +3,9 @@
 Per shipped mapping, on a generated corpus, in one process: the generated
 module, a hand-written transform, the reference interpreter, a naive
 jmespath+jinja2 transform and the JSON floor; then `run` end to end on an
-NDJSON file, and the peak memory of `run` on a small and a large file.
-`--backfill` runs the backfill section instead (bench/backfill.py).
+NDJSON file, and the peak memory of `run` on a small and a large file; then
+`send` against a fake Accoil (bench/send.py). `--backfill` runs the backfill
+section instead (bench/backfill.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import orjson
 from accoil_map import check, load
 from accoil_map.interpreter import Interpreter
 
-from . import backfill, corpus, endtoend, handwritten
+from . import backfill, corpus, endtoend, handwritten, send
 from .naive import NaiveTransform
 from .timing import format_table, json_floor_row, measure, ratio, transform_row, verdict
 from .verify import check_identical
@@ -34,6 +35,9 @@ QUICK_SLOW_SUBSET = 2_000
 QUICK_EVENTS = 20_000
 MEMORY_BIG = 1_000_000
 QUICK_MEMORY_BIG = 40_000
+SEND_CALLS = 20_000
+QUICK_SEND_CALLS = 5_000
+QUICK_SEND_BIG = 100_000
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -53,7 +57,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, metavar="N", help="repetitions per row (default 5)")
     parser.add_argument("--skip-e2e", action="store_true", help="skip the end-to-end section")
-    parser.add_argument("--skip-memory", action="store_true", help="skip the memory check")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the memory checks")
+    parser.add_argument("--skip-send", action="store_true", help="skip the `send` section")
+    parser.add_argument(
+        "--send-only", action="store_true", help="only the `send` section (delivery to a fake Accoil)"
+    )
     parser.add_argument(
         "--write-ndjson",
         metavar="PATH",
@@ -201,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n== summary ({time.perf_counter() - started:.0f} s) ==")
         print("\n".join(f"  {line}" for line in missed) if missed else "  every target met")
         return 0
-    sources = [args.only] if args.only else list(corpus.GENERATORS)
+    sources = [] if args.send_only else [args.only] if args.only else list(corpus.GENERATORS)
     missed: list[str] = []
     kept: tuple | None = None
     for source in sources:
@@ -213,6 +221,13 @@ def main(argv: list[str] | None = None) -> int:
         del events
     if kept is not None and not (args.skip_e2e and args.skip_memory):
         missed += end_to_end_sections(*kept, args)
+    if not args.skip_send:
+        missed += send.send_sections(
+            QUICK_SEND_CALLS if args.quick else SEND_CALLS,
+            e2e_repeat(args),
+            QUICK_SEND_BIG if args.quick else MEMORY_BIG,
+            args.skip_memory,
+        )
     print(f"\n== summary ({time.perf_counter() - started:.0f} s) ==")
     print("\n".join(f"  {line}" for line in missed) if missed else "  every target met")
     return 0

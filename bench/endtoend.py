@@ -154,11 +154,16 @@ _MEASURE_RSS = (
 )
 
 
+def peak_rss_kib(command: Sequence[str], env: dict | None = None) -> int:
+    """Peak resident memory of a command, in KiB (its largest process)."""
+    measured = [sys.executable, "-c", _MEASURE_RSS, *command]
+    done = subprocess.run(measured, check=True, cwd=REPO, capture_output=True, text=True, env=env)
+    return int(done.stdout.split()[-1])
+
+
 def peak_rss(mapping: str, path: str, workers: int, events: int) -> Peak:
     """Peak resident memory of `accoil-map run` on a file, in KiB."""
-    command = [sys.executable, "-c", _MEASURE_RSS, *cli_command(mapping, path, workers)]
-    done = subprocess.run(command, check=True, cwd=REPO, capture_output=True, text=True)
-    return Peak(events, workers, int(done.stdout.split()[-1]))
+    return Peak(events, workers, peak_rss_kib(cli_command(mapping, path, workers)))
 
 
 def memory(mapping: str, events: Sequence[dict], directory: str, big: int) -> list[str]:

@@ -1,7 +1,8 @@
-"""The `accoil-map` command line: validate, compile, run, backfill, explain, golden, schema.
+"""The `accoil-map` command line: validate, compile, run, backfill, send, explain,
+golden, schema.
 
-Exit codes: 0 ok, 1 invalid mapping, failed golden case or failed backfill
-input, 2 usage error, 130 interrupted backfill.
+Exit codes: 0 ok, 1 invalid mapping, failed golden case, failed backfill input
+or undelivered calls, 2 usage error, 130 interrupted (`backfill`, `send`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import orjson
 
 from . import __version__
+from .delivery.options import add_arguments as add_delivery_arguments
 from .errors import MappingError, plural
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -114,12 +116,34 @@ def _compiled_for_run(path: str, use_cache: bool):
     return entry.source, entry.name
 
 
+def _check_run_send(args) -> None:
+    """`run`'s own options that do not go with --send, and delivery options without it."""
+    from .delivery.options import given
+
+    if not args.send:
+        if given(args):
+            raise UsageError(f"{', '.join(given(args))} need --send")
+    elif args.output != "-" or args.workers > 1:
+        raise UsageError("--send delivers the calls itself: -o and --workers do not apply")
+
+
 def cmd_run(args) -> int:
     from .modules import import_source
     from .runner import open_input, run_parallel, run_stream
 
+    _check_run_send(args)
     source, name = _compiled_for_run(args.mapping, not args.no_cache)
     infile = open_input(_existing(args.input))
+    if args.send:
+        from .delivery.command import send_events
+
+        rejects = _open_output(args.rejects) if args.rejects else None
+        with infile:
+            try:
+                return send_events(args, import_source(source, name), source, infile, rejects)
+            finally:
+                if rejects is not None:
+                    rejects.close()
     outfile = _open_output(args.output)
     rejects = _open_output(args.rejects) if args.rejects else None
     try:
@@ -155,6 +179,12 @@ def cmd_explain(args) -> int:
         raise UsageError(f"{args.event}: invalid JSON: {exc}") from exc
     print(explain_event(checked.mapping, event))
     return EXIT_OK
+
+
+def cmd_send(args) -> int:
+    from .delivery.command import send_calls
+
+    return send_calls(args)
 
 
 def cmd_golden(args) -> int:
@@ -207,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-cache", action="store_true", help="check and compile the mapping even if cached"
     )
+    run.add_argument("--send", action="store_true", help="deliver the calls to Accoil (see `send`)")
+    add_delivery_arguments(run)
     run.set_defaults(handler=cmd_run)
 
     backfill = commands.add_parser(
@@ -221,6 +253,16 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("mapping", metavar="MAPPING")
     explain.add_argument("event", metavar="EVENT.json")
     explain.set_defaults(handler=cmd_explain)
+
+    send = commands.add_parser(
+        "send", help="deliver call bodies to Accoil: retries, journal, dead letters"
+    )
+    send.add_argument(
+        "calls", nargs="?", default="-", metavar="CALLS", help="NDJSON, plain or gzip (- = stdin)"
+    )
+    send.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    add_delivery_arguments(send)
+    send.set_defaults(handler=cmd_send)
 
     golden = commands.add_parser("golden", help="run a mapping's golden cases")
     golden.add_argument("mapping", metavar="MAPPING")

@@ -8,14 +8,17 @@ import functools
 import json
 from collections.abc import Iterator
 from importlib.resources import files
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from .errors import Diagnostic
 from .language import MODIFIERS, OPERATORS, REQUIRED_KEYS, call_name, requirement
-from .loader import Document
+
+if TYPE_CHECKING:  # jsonschema and the YAML loader are imported when first needed:
+    # `send` reads the payload schema here and needs neither.
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
+    from .loader import Document
 
 #: The schemas shipped with the package (schemas/ in the repository).
 SCHEMAS = files("accoil_map.schemas")
@@ -38,11 +41,15 @@ def _load(relative: str) -> dict:
 
 @functools.cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(_load("mapping.schema.json"))
 
 
 def validate_schema(doc: Document) -> list[Diagnostic]:
     """Diagnostics for `doc` against the mapping schema: [] when valid, headline first."""
+    from jsonschema.exceptions import best_match
+
     errors = _errors(doc.data)
     if not errors:
         return []

@@ -1,0 +1,193 @@
+"""The delivery loop: take calls from the input, send each until it is settled, record it.
+
+A call is settled when Accoil took it (journal `D`) or when it is
+dead-lettered (dead-letter record, then journal `X`); an invalid call is
+dead-lettered without being sent (journal `I`). A call holds a slot of the
+limiter from its first try to its settlement, retries included, so the calls
+that may be sent twice after a crash are never more than the limit.
+
+Calls of one user keep their input order unless `ordered` is off: a call
+waits until the previous call of its user is settled, so an identify or a
+group reaches Accoil before the track calls that follow it. The calls taken
+from the input but not yet sent (in flight or waiting behind their user) are
+bounded, so memory does not grow with the input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Hashable, Iterable, Iterator
+
+from .client import AccoilClient
+from .concurrency import Limiter, Pacer
+from .deadletter import DeadLetters
+from .journal import DEAD, DELIVERED, INVALID, STARTED, Journal, NoJournal
+from .policy import Reply, RetryPolicy
+from .source import Call
+from .tally import Tally
+
+
+def window_text(seconds: float) -> str:
+    """A retry window as a person writes it: `4h`, `90s`, `1h30m`."""
+    whole = round(seconds)
+    if whole != seconds or whole < 60:
+        return f"{seconds:g}s"
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return "".join(f"{n}{u}" for n, u in ((hours, "h"), (minutes, "m"), (secs, "s")) if n)
+
+
+class Dispatch:
+    """Delivers the calls of one input; counts go to `tally`."""
+
+    def __init__(
+        self,
+        client: AccoilClient,
+        limiter: Limiter,
+        policy: RetryPolicy,
+        journal: Journal | NoJournal,
+        dead_letters: DeadLetters,
+        tally: Tally,
+        ordered: bool = True,
+        pacer: Pacer | None = None,
+    ):
+        self.client = client
+        self.limiter = limiter
+        self.policy = policy
+        self.journal = journal
+        self.dead_letters = dead_letters
+        self.tally = tally
+        self.ordered = ordered
+        self.pacer = pacer
+        self.max_pending = 1024 + 4 * limiter.ceiling
+        self._pending = 0  # taken from the input, not yet settled
+        self._room: asyncio.Future | None = None  # workers wait here while pending is full
+        self._queues: dict[Hashable, deque[Call]] = {}  # calls waiting behind their user's
+        self._calls: Iterator[Call] = iter(())
+
+    async def run(self, calls: Iterable[Call]) -> None:
+        """Deliver every call; returns when all are settled."""
+        self._calls = iter(calls)
+        async with asyncio.TaskGroup() as workers:
+            # As many workers as slots can ever be, each taking the next call itself, as
+            # a bare loop does: no task per call, no handover between tasks.
+            for _ in range(self.limiter.ceiling):
+                workers.create_task(self._work())
+
+    async def _work(self) -> None:
+        """A worker: with a slot, take the next call and send it and its user's followers."""
+        while True:
+            await self.limiter.acquire()
+            try:
+                call = await self._next_call()
+                if call is None:
+                    return
+                await self._send_in_order(call)
+            finally:
+                self.limiter.release()
+
+    async def _next_call(self) -> Call | None:
+        """The next call to send now (None at the end of the input).
+
+        On the way, calls settled by an earlier run are counted, invalid ones
+        dead-lettered, and a call whose user has one pending joins that user's queue.
+        """
+        journal, tally = self.journal, self.tally
+        while True:
+            while self._pending >= self.max_pending:
+                if self._room is None or self._room.done():
+                    self._room = asyncio.get_running_loop().create_future()
+                await self._room
+            call = next(self._calls, None)
+            if call is None:
+                return None
+            tally.received += 1
+            state = journal.state(call.key)
+            if state > STARTED:
+                tally.count_earlier(state)
+            elif call.problem is not None:
+                self.dead_letters.write(call.line, call.key, call.body, call.problem, None, 0)
+                journal.record(INVALID, call.key)
+                tally.invalid += 1
+            else:
+                self._pending += 1
+                order = call.order if self.ordered else None
+                if order is None:
+                    return call
+                waiting = self._queues.get(order)
+                if waiting is None:
+                    self._queues[order] = deque()
+                    return call
+                waiting.append(call)
+
+    async def _send_in_order(self, call: Call) -> None:
+        """Send `call`, then each call that waited behind it, in input order, on one slot."""
+        while True:
+            await self._deliver(call)
+            self._pending -= 1
+            if self._room is not None and not self._room.done():
+                self._room.set_result(None)
+            order = call.order if self.ordered else None
+            if order is None:
+                return
+            waiting = self._queues[order]
+            if not waiting:
+                del self._queues[order]
+                return
+            call = waiting.popleft()
+
+    async def _deliver(self, call: Call) -> None:
+        """Record the start, try until settled, record the outcome."""
+        self.journal.record(STARTED, call.key)
+        reply, attempts = await self._try(call.body)
+        if reply.delivered:
+            self.journal.record(DELIVERED, call.key)
+            self.tally.sent += 1
+            if self.journal.state(call.key) == STARTED:
+                self.tally.resent += 1
+        else:
+            reason = self._reason(reply, attempts)
+            self.dead_letters.write(call.line, call.key, call.body, reason, reply, attempts)
+            self.journal.record(DEAD, call.key)
+            self.tally.dead += 1
+
+    async def _try(self, body: bytes) -> tuple[Reply, int]:
+        """The last reply and the number of attempts: once, then as the retry policy says."""
+        started = time.monotonic()
+        reply = await self._attempt(body)
+        if reply.delivered or not reply.retryable:
+            return reply, 1
+        attempts = 1
+        replayed = [reply]  # tenacity judges the first reply too, without sending it again
+
+        async def attempt() -> Reply:
+            nonlocal attempts
+            if replayed:
+                return replayed.pop()
+            attempts += 1
+            self.tally.retries += 1
+            return await self._attempt(body)
+
+        reply = await self.policy.retry(attempt, spent=time.monotonic() - started)
+        return reply, attempts
+
+    async def _attempt(self, body: bytes) -> Reply:
+        if self.pacer is not None:
+            await self.pacer.wait()
+        start = time.monotonic()
+        reply = await self.client.post(body)
+        self.limiter.observe(time.monotonic() - start, reply.delivered, reply.retryable)
+        return reply
+
+    def _reason(self, reply: Reply, attempts: int) -> str:
+        if not reply.retryable:
+            return f"not retried: {reply.describe()}"
+        window = window_text(self.policy.window)
+        if reply.retry_after is not None:
+            return (
+                f"Retry-After of {reply.retry_after:g}s goes past the retry window ({window}) "
+                f"after {attempts} attempts: {reply.describe()}"
+            )
+        return f"retry window ({window}) ended after {attempts} attempts: {reply.describe()}"

@@ -1,0 +1,191 @@
+"""The contract check of `send` says what jsonschema says about the payload schema, and where.
+
+`accoil_map.delivery.contract` compiles schemas/accoil/payload.schema.json into
+direct Python checks (jsonschema costs more than sending a call). Here
+hypothesis draws bodies, valid and broken in every way the schema can see, and
+both must agree: the same verdict, and the key path named by the direct check
+is one that jsonschema also reports.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from accoil_map.delivery import contract
+from accoil_map.delivery.contract import call_problem, first_problem
+from accoil_map.schema import payload_schema
+
+SCHEMA = payload_schema()
+VALIDATOR = Draft202012Validator(SCHEMA)
+# Read from the schema only to steer the generator towards bodies near the edge;
+# jsonschema is the oracle.
+TYPES = tuple(SCHEMA["properties"]["type"]["enum"])
+REQUIRED = {
+    branch["if"]["properties"]["type"]["const"]: tuple(branch["then"]["required"])
+    for branch in SCHEMA["allOf"]
+}
+KNOWN = tuple(key for key in SCHEMA["properties"] if key != "type")
+NONEMPTY = tuple(key for key, rule in SCHEMA["properties"].items() if rule.get("minLength"))
+
+_COMMON = {"deadline": None, "database": None, "suppress_health_check": [HealthCheck.too_slow]}
+DEFAULT = settings(max_examples=200, **_COMMON)
+DEEP = settings(max_examples=int(os.environ.get("ACCOIL_DEEP_EXAMPLES", "5000")), **_COMMON)
+
+numbers = st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False)
+scalars = st.none() | st.booleans() | numbers | st.text(max_size=4)
+keys = st.text(max_size=4)
+objects = st.dictionaries(keys, scalars, max_size=3)
+lists = st.lists(scalars, max_size=3)
+json_values = scalars | objects | lists | st.lists(objects, max_size=2)
+not_string = st.none() | st.booleans() | numbers | objects | lists
+not_object = st.none() | st.booleans() | numbers | st.text(max_size=4) | lists
+not_list = st.none() | st.booleans() | numbers | st.text(max_size=4) | objects
+nonempty = st.text(min_size=1, max_size=6)
+group_entries = st.fixed_dictionaries(
+    {"groupId": st.text(max_size=4), "traits": objects}, optional={"extra": scalars}
+)
+GOOD = {
+    "userId": nonempty,
+    "anonymousId": nonempty,
+    "groupId": nonempty,
+    "event": nonempty,
+    "timestamp": nonempty,
+    "name": st.text(max_size=6),
+    "traits": objects,
+    "properties": objects,
+    "context": objects,
+    "groupTraits": st.lists(group_entries, max_size=3),
+}
+BAD = {
+    **{key: not_string for key in KNOWN},
+    **{key: not_object for key in ("traits", "properties", "context")},
+    "groupTraits": not_list
+    | st.lists(
+        json_values | group_entries | st.fixed_dictionaries({"groupId": not_string}),
+        min_size=1,
+        max_size=3,
+    ),
+}
+
+
+CALLS = {
+    kind: st.fixed_dictionaries(
+        {"type": st.just(kind), **{key: GOOD[key] for key in REQUIRED[kind]}},
+        optional={key: GOOD[key] for key in KNOWN if key not in REQUIRED[kind]} | {"x": json_values},
+    )
+    for kind in TYPES
+}
+
+
+@st.composite
+def bodies(draw) -> object:
+    """A call of a drawn type, complete, then perhaps broken once (or an arbitrary value)."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(json_values)
+    kind = draw(st.sampled_from(TYPES))
+    body = draw(CALLS[kind])
+    match draw(st.sampled_from(("keep", "keep", "drop", "empty", "break", "type"))):
+        case "drop":
+            body.pop(draw(st.sampled_from(("type", *REQUIRED[kind]))))
+        case "empty":
+            body[draw(st.sampled_from(NONEMPTY))] = ""
+        case "break":
+            key = draw(st.sampled_from(KNOWN))
+            body[key] = draw(BAD[key])
+        case "type":
+            body["type"] = draw(json_values | st.sampled_from(TYPES) | st.text(max_size=8))
+    return body
+
+
+def schema_paths(body: object) -> set[tuple]:
+    """Every key path jsonschema finds wrong; a missing key's path ends with the key."""
+    paths = set()
+    for error in VALIDATOR.iter_errors(body):
+        path = tuple(error.absolute_path)
+        if error.validator == "required":
+            paths |= {(*path, key) for key in error.validator_value if key not in error.instance}
+        else:
+            paths.add(path)
+    return paths
+
+
+def _agree(body: object) -> None:
+    problem = first_problem(body)
+    paths = schema_paths(body)
+    assert (problem is None) == (not paths), (problem, paths)
+    assert (call_problem(body) is None) == VALIDATOR.is_valid(body)
+    if problem is not None:
+        assert problem.path in paths, (str(problem), paths)
+        assert call_problem(body).startswith(problem.where + ": ")
+
+
+@DEFAULT
+@given(bodies())
+def test_direct_check_agrees_with_jsonschema(body):
+    _agree(body)
+
+
+@pytest.mark.deep
+@DEEP
+@given(bodies())
+def test_direct_check_agrees_with_jsonschema_deep(deep, body):
+    _agree(body)
+
+
+@pytest.mark.parametrize("kind", ["valid", "missing", "must be one of", "must not be empty", "must be a"])
+def test_generated_bodies_reach_every_verdict(kind):
+    """The generator reaches valid bodies and each kind of problem (else agreement is vacuous)."""
+
+    def verdict(body) -> str:
+        problem = first_problem(body)
+        return "valid" if problem is None else problem.message
+
+    quick = settings(max_examples=300, database=None, deadline=None, phases=[Phase.generate])
+    find(bodies(), lambda body: verdict(body).startswith(kind), settings=quick)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ([], "body: must be an object, not a list"),
+        ({}, "type: missing"),
+        ({"type": "alias"}, 'type: must be one of identify, group, track, page, screen, not the string "alias"'),
+        ({"type": True}, "type: must be one of identify, group, track, page, screen, not true or false"),
+        ({"type": "track", "userId": "u"}, "event: missing, required in a track call"),
+        ({"type": "group", "groupId": "", "timestamp": "t"}, "groupId: must not be empty"),
+        ({"type": "identify", "userId": "u", "timestamp": "t", "traits": []},
+         "traits: must be an object, not a list"),
+        ({"type": "track", "event": "e", "userId": "u", "timestamp": "t",
+          "groupTraits": [{"groupId": 5, "traits": {}}]},
+         "groupTraits[0].groupId: must be a string, not the number 5"),
+        ({"type": "track", "event": "e", "userId": "u", "timestamp": "t",
+          "groupTraits": [{"groupId": "g", "traits": {}}, {"groupId": "h"}]},
+         "groupTraits[1].traits: missing"),
+        ({"type": "page", "timestamp": "t", "name": ""}, None),
+        ({"type": "screen", "timestamp": "2024-05-01T00:00:00Z", "anything": [1, {"x": None}]}, None),
+    ],
+)
+def test_messages_name_the_key_path(body, message):
+    assert call_problem(body) == message
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "pattern": "x"},
+        {"type": ["string", "null"]},
+        {"enum": ["a", 1]},
+        {"allOf": [{"required": ["x"]}]},
+        {"allOf": [{"if": {"properties": {"type": {"const": "a"}}, "required": ["type"]},
+                    "then": {}, "else": {}}]},
+    ],
+)
+def test_a_schema_the_check_cannot_compile_is_refused(schema):
+    """A schema rule the direct check does not implement stops it at import, never ignored."""
+    with pytest.raises(NotImplementedError):
+        contract._compile(schema)
