@@ -9,6 +9,10 @@ alone, that the module only does what generated modules do.
 line of the first problem unless all of these hold:
 
 - the source parses and compiles;
+- every node is of a kind in `ALLOWED_NODES` (the whole Python grammar is
+  either there, with each field that names something checked, or refused:
+  no `match`, `global`, `nonlocal`, `async`, `await`, `yield`, `:=`, `del`,
+  `with`, `assert`, `while`, starred expressions or annotations);
 - imports name only modules of `ALLOWED_IMPORTS` (`from ... import` of an
   allowed module too, never `*`);
 - an imported module is used only as `module.attribute`, and the attribute
@@ -23,7 +27,9 @@ line of the first problem unless all of these hold:
   and `__name__` (a type's name in messages); no attribute reaches frames or
   code (`gi_frame`, `f_globals`, `tb_frame`, `co_code`, ...) or formats
   with attribute lookups (`format`, `format_map`), or the MRO (`mro`);
-- no `global` or `nonlocal` statement; no `async` or `await`.
+
+`audit_file_bytes(data)` audits the bytes of a module file as Python will
+read them: UTF-8, with no coding declaration that says otherwise.
 
 Calls are then calls to functions and classes defined in the module, to local
 values (a lambda bound to a name), to the builtins of `ALLOWED_BUILTINS`, or
@@ -34,6 +40,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import io
+import tokenize
 import warnings
 
 __all__ = [
@@ -41,6 +49,7 @@ __all__ = [
     "ALLOWED_IMPORTS",
     "ALLOWED_MODULE_ATTRIBUTES",
     "UnsafeModuleError",
+    "audit_file_bytes",
     "audit_source",
 ]
 
@@ -149,12 +158,92 @@ ALLOWED_BUILTINS = frozenset(
     }
 )
 
+#: Every kind of syntax node a generated module may hold, with the fields of it that
+#: name something (identifiers), each of which is checked. A kind not listed is
+#: refused, so a Python version that adds syntax cannot open a hole.
+ALLOWED_NODES: dict[type, tuple[str, ...]] = {
+    # statements
+    ast.Module: (),
+    ast.FunctionDef: ("name",),
+    ast.ClassDef: ("name",),
+    ast.Return: (),
+    ast.Assign: (),
+    ast.AugAssign: (),
+    ast.For: (),
+    ast.If: (),
+    ast.Try: (),
+    ast.ExceptHandler: ("name",),
+    ast.Raise: (),
+    ast.Import: (),
+    ast.ImportFrom: ("module",),
+    ast.alias: ("name", "asname"),
+    ast.Expr: (),
+    ast.Pass: (),
+    ast.Break: (),
+    ast.Continue: (),
+    ast.arguments: (),
+    ast.arg: ("arg",),
+    ast.keyword: ("arg",),
+    # expressions
+    ast.BoolOp: (),
+    ast.BinOp: (),
+    ast.UnaryOp: (),
+    ast.Lambda: (),
+    ast.IfExp: (),
+    ast.Dict: (),
+    ast.Set: (),
+    ast.ListComp: (),
+    ast.SetComp: (),
+    ast.DictComp: (),
+    ast.GeneratorExp: (),
+    ast.comprehension: (),
+    ast.Compare: (),
+    ast.Call: (),
+    ast.FormattedValue: (),
+    ast.JoinedStr: (),
+    ast.Constant: (),
+    ast.Attribute: ("attr",),
+    ast.Subscript: (),
+    ast.Name: ("id",),
+    ast.List: (),
+    ast.Tuple: (),
+    ast.Slice: (),
+    # operators and contexts: leaves without fields
+    **{
+        kind: ()
+        for base in (ast.operator, ast.boolop, ast.unaryop, ast.cmpop, ast.expr_context)
+        for kind in base.__subclasses__()
+    },
+}
+
 _ALLOWED_DUNDER_ATTRIBUTES = frozenset({"__class__", "__name__"})
 _FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro"})
 # generator, coroutine, async generator, frame, traceback, code and old function internals
 _FORBIDDEN_ATTRIBUTE_PREFIXES = ("gi_", "cr_", "ag_", "f_", "tb_", "co_", "func_", "im_")
 _BUILTIN_NAMES = frozenset(dir(builtins))
-_ASYNC = frozenset({ast.AsyncFunctionDef, ast.AsyncFor, ast.AsyncWith, ast.Await})
+# How a person names some refused syntax, for messages.
+_REFUSED_SYNTAX = {
+    ast.Global: "a 'global' statement",
+    ast.Nonlocal: "a 'nonlocal' statement",
+    ast.AsyncFunctionDef: "async code",
+    ast.AsyncFor: "async code",
+    ast.AsyncWith: "async code",
+    ast.Await: "async code",
+    ast.Match: "a 'match' statement",
+    ast.match_case: "a 'match' statement",
+    ast.Yield: "'yield'",
+    ast.YieldFrom: "'yield from'",
+    ast.NamedExpr: "':='",
+    ast.Delete: "'del'",
+    ast.With: "a 'with' statement",
+    ast.Assert: "'assert'",
+    ast.While: "a 'while' loop",
+    ast.Starred: "a starred expression",
+    ast.AnnAssign: "an annotation",
+}
+# Attributes, imports and keywords have rules of their own (check_attribute,
+# check_import, check_node).
+_NAMES_CHECKED_ELSEWHERE = frozenset({ast.Attribute, ast.ImportFrom, ast.alias, ast.keyword})
 
 
 def audit_source(source: str) -> None:
@@ -173,6 +262,28 @@ def audit_source(source: str) -> None:
     except (ValueError, UnicodeError, RecursionError, MemoryError) as exc:
         raise UnsafeModuleError(f"does not compile: {type(exc).__name__}: {exc}") from None
     _Auditor(tree).check()
+
+
+def audit_file_bytes(data: bytes) -> str:
+    """Audit the bytes of a module file as Python will decode them; returns the source.
+
+    A coding declaration on the first two lines changes how Python reads a file:
+    only UTF-8 is accepted, so the text checked is the text that runs.
+    """
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise UnsafeModuleError(f"unreadable encoding declaration: {exc}", 1) from None
+    if encoding not in ("utf-8", "utf-8-sig"):
+        raise UnsafeModuleError(
+            f"declares the encoding {encoding!r}; generated modules are UTF-8", 1
+        )
+    try:
+        source = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise UnsafeModuleError(f"not UTF-8: {exc}") from None
+    audit_source(source)
+    return source
 
 
 def _position(node: ast.AST) -> tuple[int, int, int, int]:
@@ -283,31 +394,25 @@ class _Auditor:
 
     def check_node(self, node: ast.AST) -> None:
         kind = node.__class__
-        if kind is ast.Name:  # by far the most common node: test it first
+        fields = ALLOWED_NODES.get(kind)
+        if fields is None:
+            what = _REFUSED_SYNTAX.get(kind, f"{kind.__name__} syntax")
+            self.fail(node, f"{what} is not allowed in generated code")
+            return
+        if kind is ast.Name:  # by far the most common node
             self.check_identifier(node, node.id)
             if node.id in self.modules and node not in self.module_roots:
                 self.fail(node, f"the module {node.id!r} may only be used as {node.id}.attribute")
-        elif kind is ast.arg:
-            self.check_identifier(node, node.arg)
         elif kind is ast.keyword:
             if node.arg is not None and _is_dunder(node.arg):
                 self.fail(node, f"the keyword argument {node.arg!r} is not allowed")
-        elif kind is ast.FunctionDef or kind is ast.ClassDef:
-            self.check_identifier(node, node.name)
-            if kind is ast.ClassDef and node.keywords:
-                self.fail(node, "class keywords (metaclass=...) are not allowed")
-        elif kind is ast.Global or kind is ast.Nonlocal:
-            self.fail(
-                node,
-                f"'{'global' if kind is ast.Global else 'nonlocal'}' statements are not allowed",
-            )
-        elif kind in _ASYNC:
-            self.fail(node, "async code is not allowed")
-        elif kind is ast.ExceptHandler or kind is ast.MatchAs or kind is ast.MatchStar:
-            if node.name is not None:
-                self.check_identifier(node, node.name)
-        elif kind is ast.MatchMapping and node.rest is not None:
-            self.check_identifier(node, node.rest)
+        elif kind is ast.ClassDef and node.keywords:
+            self.fail(node, "class keywords (metaclass=...) are not allowed")
+        elif kind not in _NAMES_CHECKED_ELSEWHERE:
+            for field in fields:
+                value = getattr(node, field)
+                if value is not None:
+                    self.check_identifier(node, value)
 
     def check_identifier(self, node: ast.AST, name: str) -> None:
         if _is_dunder(name):

@@ -76,6 +76,7 @@ def _module_file(path: str) -> str:
 
 
 def cmd_compile(args) -> int:
+    from .audit import audit_file_bytes
     from .pipeline import compile_source
 
     status = EXIT_OK
@@ -91,7 +92,9 @@ def cmd_compile(args) -> int:
             continue
         target = Path(args.output) / _module_file(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(source, encoding="utf-8")
+        data = source.encode("utf-8")
+        audit_file_bytes(data)  # the file as Python will read it, declarations and all
+        target.write_bytes(data)
         print(f"{path} -> {target}", file=sys.stderr)
     return status
 

@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import language, runtime
-from .codegen.layout import literal
 
 
 @dataclass(frozen=True)
@@ -121,6 +120,8 @@ _RENDERED_TYPES = {str: "str", dict: "dict", list: "list", int: "int", float: "f
 
 def _render(value: object) -> str:
     """A table of plain values and builtin types as Python source."""
+    from .codegen.layout import literal  # here: the codegen package imports this module
+
     if isinstance(value, dict):
         items = ",\n".join(f"    {_render(k)}: {_render(v)}" for k, v in value.items())
         return "{\n" + items + ",\n}"

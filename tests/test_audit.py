@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import textwrap
 
@@ -10,7 +11,10 @@ import pytest
 from accoil_map.audit import (
     ALLOWED_BUILTINS,
     ALLOWED_IMPORTS,
+    ALLOWED_NODES,
     UnsafeModuleError,
+    _Auditor,
+    audit_file_bytes,
     audit_source,
 )
 from accoil_map.helpers import emit_source, registry
@@ -144,7 +148,14 @@ BAD = {
     "lambda dunder": ("(lambda: 0).__class__.__init__", "__init__"),
     "decorator": ("@exec\ndef f():\n    pass\n", "exec"),
     "class base": ("class A(object):\n    pass\n", "object"),
-    "match capture": ("match x:\n    case exec:\n        pass\n", "exec"),
+    "match capture": ("match x:\n    case exec:\n        pass\n", "'match' statement"),
+    "match class attributes": (
+        (
+            "match f:\n    case f.__class__(__globals__={'__builtins__': {'__import__': i}}):\n"
+            "        pass\n"
+        ),
+        "'match' statement",
+    ),
     # not Python
     "syntax error": ("def f(:\n", "does not compile"),
     "return outside function": ("return 1\n", "does not compile"),
@@ -215,3 +226,71 @@ def test_docstring_example():
             return out
         '''
     ))
+
+
+# --- the whole grammar --------------------------------------------------------------------
+
+
+def _node_kinds() -> list[type]:
+    """Every concrete syntax node class of this Python's `ast` (those with an ASDL signature)."""
+    found, stack = set(), [ast.AST]
+    while stack:
+        kind = stack.pop()
+        stack.extend(kind.__subclasses__())
+        if re.match(r"\w+(\(|$)", kind.__doc__ or "") and "=" not in (kind.__doc__ or ""):
+            found.add(kind)
+    return sorted(found, key=lambda kind: kind.__name__)
+
+
+def _identifier_fields(kind: type) -> set[str]:
+    """The fields the ASDL signature declares as identifiers (names)."""
+    return set(re.findall(r"identifier[*?]?\s+(\w+)", kind.__doc__ or ""))
+
+
+NODE_KINDS = _node_kinds()
+
+
+def test_the_grammar_is_enumerated():
+    names = {kind.__name__ for kind in NODE_KINDS}
+    assert {"Name", "MatchClass", "Global", "FunctionDef", "Add", "Load"} <= names
+    assert len(NODE_KINDS) > 100
+
+
+@pytest.mark.parametrize("kind", NODE_KINDS, ids=lambda kind: kind.__name__)
+def test_every_node_kind_is_allowed_with_its_names_checked_or_refused(kind):
+    if kind in ALLOWED_NODES:
+        assert set(ALLOWED_NODES[kind]) == _identifier_fields(kind)
+        return
+    auditor = _Auditor(ast.parse(""))
+    auditor.check_node(kind())
+    assert auditor.problems, f"{kind.__name__} is neither allowed nor refused"
+
+
+def test_allowed_identifier_fields_are_checked():
+    # One hostile name in each checked field of each allowed kind is refused.
+    samples = {
+        "def __import__(): pass": "__import__",
+        "class exec: pass": "exec",
+        "try:\n    pass\nexcept Exception as eval:\n    pass": "eval",
+        "def f(__builtins__): pass": "__builtins__",
+        "f(__globals__=1)": "__globals__",
+        "x.__globals__": "__globals__",
+        "from re import __loader__": "__loader__",
+        "import re as __builtins__": "__builtins__",
+    }
+    for source, name in samples.items():
+        with pytest.raises(UnsafeModuleError, match=re.escape(name)):
+            audit_source(source)
+
+
+@pytest.mark.parametrize("encoding", ["shift_jis", "latin-1", "utf-16"])
+def test_a_coding_declaration_other_than_utf8_is_refused(encoding):
+    data = f"# -*- coding: {encoding} -*-\nx = 'a'\n".encode("ascii")
+    with pytest.raises(UnsafeModuleError, match="encoding"):
+        audit_file_bytes(data)
+
+
+def test_module_file_bytes_are_audited_as_python_reads_them():
+    assert audit_file_bytes("# coding: utf-8\nx = 'é'\n".encode()) == "# coding: utf-8\nx = 'é'\n"
+    with pytest.raises(UnsafeModuleError):
+        audit_file_bytes(b"import os\n")
