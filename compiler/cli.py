@@ -100,23 +100,37 @@ def cmd_compile(args) -> int:
 
 
 def _compiled_for_run(path: str, use_cache: bool):
-    """The generated module's source and name, from the cache when it has them."""
+    """The generated module's source and name, from the cache when it has them.
+
+    The mapping's bytes are read once: the key is their hash and they are what
+    is compiled, so a save in between cannot pair one text's key with another's
+    module."""
     from . import cache
 
-    entry_file = cache.entry_path(_existing(path)) if use_cache else None
-    entry = cache.lookup(entry_file) if entry_file is not None else None
+    raw = _mapping_bytes(path)
+    folder = cache.trusted_dir() if use_cache else None
+    key = cache.entry_key(raw, path)
+    entry = cache.lookup(folder, key) if folder is not None else None
     if entry is not None:
         for warning in entry.warnings:
             print(warning, file=sys.stderr)
         return entry.source, entry.name
-    from .pipeline import compile_source
+    from .pipeline import check, compile_source
 
-    checked = _checked(path)
+    checked = check(raw, filename=path)
+    _print_diagnostics(checked.warnings)
     warnings = tuple(diagnostic.format() for diagnostic in checked.warnings)
     entry = cache.Entry(compile_source(checked), checked.mapping.name, warnings)
-    if entry_file is not None:
-        cache.store(entry_file, entry)
+    if folder is not None:
+        cache.store(folder, key, entry)
     return entry.source, entry.name
+
+
+def _mapping_bytes(path: str) -> bytes:
+    try:
+        return Path(_existing(path)).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _check_run_send(args) -> None:
