@@ -865,26 +865,54 @@ _RULE_NAMES = ("events", "identify", "group", "r.1", "r-2", "page_views", "_x", 
 
 @st.composite
 def mapping_dicts(draw, source: str | None = None, max_rules: int = 4,
-                  max_defines: int = 4) -> dict:
-    """A valid mapping as a Python dict."""
+                  max_defines: int = 4, shared: bool = False) -> dict:
+    """A valid mapping as a Python dict; `shared`: rules that share values (share_values)."""
     if source is None:
         source = draw(_SOURCE)
     defines: dict = {}
     for index in range(draw(st.integers(0, max_defines))):
         defines[f"d_{index}"] = draw(value(source, tuple(defines), 2))
-    rule_names = draw(st.lists(st.sampled_from(_RULE_NAMES), min_size=1, max_size=max_rules,
-                               unique=True))
+    rule_names = draw(st.lists(st.sampled_from(_RULE_NAMES), min_size=3 if shared else 1,
+                               max_size=max_rules, unique=True))
     doc: dict = {"version": 1, "name": f"gen-{source}", "source": source}
     if draw(_BOOL):
         doc["description"] = draw(PLAIN_TEXT)
     if defines:
         doc["define"] = defines
     doc["rules"] = [draw(rule(source, tuple(defines), name)) for name in rule_names]
-    if _one_in(draw, 3):  # rules that dispatch on the event's name
+    if shared:
+        share_values(draw, doc["rules"], source, tuple(defines))
+    elif _one_in(draw, 3):  # rules that dispatch on the event's name
         conditions = draw(dispatch_conditions(source, len(rule_names)))
         for node, condition in zip(doc["rules"], conditions):
             node["when"] = condition
+    elif _one_in(draw, 3):
+        share_values(draw, doc["rules"], source, tuple(defines))
     return doc
+
+
+def share_values(draw, rules: list[dict], source: str, defines: tuple[str, ...]) -> None:
+    """Rules that compute the same values under the same keys, some of them
+    unconditional, some values able to reject the event (so never shared up front),
+    defines read both by name and through their text: a value named in one rule
+    must not be overwritten by another rule before a third reads it again."""
+    keys = sorted({key for rule in rules for key in rule["emit"] if key != "type"})
+    field = draw(st.sampled_from(template_fields(source) or ("k",)))
+    rejecting = [{"path": f"to_string({jp_name(field)})"}, {"path": f"length({jp_name(field)})"}]
+    pool = {key: draw(st.lists(st.one_of(st.sampled_from(rejecting), st.sampled_from(rejecting),
+                                         required_value(source, defines, key)),
+                               min_size=1, max_size=2)) for key in keys}
+    for rule in rules:
+        if _one_in(draw, 2):
+            rule.pop("when", None)
+        elif draw(_BOOL):  # a condition that often holds, so the rule's values are computed
+            rule["when"] = f"{jp_name(field)} != `null`"
+        for key in rule["emit"]:
+            if key in pool and draw(_BOOL):
+                rule["emit"][key] = draw(st.sampled_from(pool[key]))
+        if defines and _one_in(draw, 3):  # a define by name beside its text
+            name = draw(st.sampled_from(defines))
+            rule["emit"]["extra key"] = f"{{{{ {name} }}}}"
 
 
 class _Dumper(yaml.SafeDumper):
@@ -908,16 +936,16 @@ def to_yaml(doc: dict) -> str:
 
 
 @st.composite
-def mappings(draw, source: str | None = None) -> tuple[str, str]:
+def mappings(draw, source: str | None = None, shared: bool = False) -> tuple[str, str]:
     """`(yaml_text, source)` of a valid mapping."""
-    doc = draw(mapping_dicts(source))
+    doc = draw(mapping_dicts(source, shared=shared))
     return to_yaml(doc), doc["source"]
 
 
 @st.composite
-def mapping_and_events(draw, max_events: int = 4) -> tuple[str, list]:
+def mapping_and_events(draw, max_events: int = 4, shared: bool = False) -> tuple[str, list]:
     """A mapping and a few events of its source."""
-    text, source = draw(mappings())
+    text, source = draw(mappings(shared=shared))
     return text, draw(st.lists(any_event(source), min_size=1, max_size=max_events))
 
 

@@ -167,6 +167,20 @@ def test_compiled_agrees_with_interpreter(case):
     _differential(case)
 
 
+@DEFAULT
+@given(S.mapping_and_events(shared=True))
+def test_compiled_agrees_with_interpreter_when_rules_share_values(case):
+    """Values named in one rule, rebound by another, read again by a third."""
+    _differential(case)
+
+
+@pytest.mark.deep
+@DEEP
+@given(S.mapping_and_events(max_events=6, shared=True))
+def test_compiled_agrees_with_interpreter_when_rules_share_values_deep(deep, case):
+    _differential(case)
+
+
 @pytest.mark.deep
 @DEEP
 @given(S.mapping_and_events(max_events=6))

@@ -13,7 +13,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import ir
 
@@ -55,13 +55,21 @@ def hint_text(text: str) -> str:
     return hint if hint[:1].isalpha() else ""
 
 
+@dataclass
+class Scope:
+    """The values computed in one block: which name holds each, and the reverse."""
+
+    names: dict[ir.Expr, str] = field(default_factory=dict)
+    values: dict[str, ir.Expr] = field(default_factory=dict)
+
+
 class Emitter:
     """Writes the lines of one function body."""
 
     def __init__(self, depth: int = 1):
         self.lines: list[Line] = []
         self.depth = depth
-        self.scopes: list[dict[ir.Expr, str]] = [{}]
+        self.scopes: list[Scope] = [Scope()]
         self.temps = itertools.count(1)
         self.helpers: set[str] = set()
         self.constants: dict[str, str] = {}  # source text -> module-level name
@@ -81,7 +89,7 @@ class Emitter:
         """An indented block with its own scope of computed values."""
         self.emit(header)
         self.depth += 1
-        self.scopes.append({})
+        self.scopes.append(Scope())
         start = len(self.lines)
         try:
             yield
@@ -96,7 +104,7 @@ class Emitter:
         """Emit into a separate list, one level deeper and in a nested scope."""
         saved, self.lines = self.lines, []
         self.depth += 1
-        self.scopes.append({})
+        self.scopes.append(Scope())
         try:
             yield self.lines
         finally:
@@ -117,13 +125,21 @@ class Emitter:
     def lookup(self, expr: ir.Expr) -> str | None:
         """The name already holding the expression's value in this scope, if any."""
         for scope in reversed(self.scopes):
-            if expr in scope:
-                return scope[expr]
+            name = scope.names.get(expr)
+            if name is not None:
+                return name
         return None
 
     def bind(self, expr: ir.Expr, name: str) -> None:
         """Remember that `name` holds the expression's value in this scope."""
-        self.scopes[-1][expr] = name
+        scope = self.scopes[-1]
+        scope.names[expr] = name
+        scope.values[name] = expr
+
+    def holds_other(self, name: str, expr: ir.Expr) -> bool:
+        """True when a visible scope relies on `name` holding another value: assigning
+        it here would change what a later read there gets."""
+        return any(scope.values.get(name, expr) != expr for scope in self.scopes)
 
     # names ------------------------------------------------------------------
 

@@ -66,7 +66,8 @@ class ExpressionWriter:
         if identifier(text):
             self.out.bind(expr, text)
             return text
-        variable = name if name is not None and identifier(name) else self.out.temp(_hint(expr))
+        usable = name is not None and identifier(name) and not self.out.holds_other(name, expr)
+        variable = name if usable else self.out.temp(_hint(expr))
         self.out.emit(f"{variable} = {text}")
         self.out.bind(expr, variable)
         return variable
