@@ -78,6 +78,8 @@ def _check_defines(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
         doc.diagnostic(("define", name), f"define '{name}' depends on itself: {' -> '.join(cycle)}")
         for name, cycle in _cycles(graph)
     ]
+    if not found:  # depths are only defined without cycles
+        found += _check_depths(doc, mapping, graph)
     used = set()
     for rule in mapping.rules:
         for emit_field in rule.fields:
@@ -92,6 +94,66 @@ def _check_defines(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
         if name not in used
     ]
     return found
+
+
+def _check_depths(doc: Document, mapping: ir.Mapping, graph: dict) -> list[Diagnostic]:
+    """Values nested deeper than language.MAX_NESTING, defines they read included."""
+    depths = _define_depths(mapping, graph)
+    limit = language.MAX_NESTING
+    found = []
+
+    def deep(path: tuple, expr: ir.Expr) -> None:
+        level = _depth(expr, depths)
+        if level > limit:
+            found.append(
+                doc.diagnostic(
+                    path,
+                    f"this value nests {level} levels deep, through the defines it reads; "
+                    f"the limit is {limit}",
+                    "split it into defines that are not read one inside the other, "
+                    "or use contains([...], x) for a long || chain",
+                )
+            )
+
+    for define in mapping.defines:
+        deep(("define", define.name), define.value)
+    for index, rule in enumerate(mapping.rules):
+        if rule.condition is not None:
+            deep(("rules", index, "when"), rule.condition)
+        for field in rule.fields:
+            deep(("rules", index, "emit", field.key), field.value)
+    return found
+
+
+def _depth(expr: ir.Expr, define_depths: dict[str, int]) -> int:
+    """How deep evaluating `expr` nests, a define read counting as its value's depth."""
+    deepest, stack = 0, [(expr, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, ir.DefineRef):
+            deepest = max(deepest, level + define_depths[node.name])
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in ir.children(node))
+    return deepest
+
+
+def _define_depths(mapping: ir.Mapping, graph: dict[str, set[str]]) -> dict[str, int]:
+    """The depth of each define's value, its dependencies first (they form no cycle)."""
+    values = {define.name: define.value for define in mapping.defines}
+    depths: dict[str, int] = {}
+    for root in values:
+        stack = [(root, False)]
+        while stack:
+            name, ready = stack.pop()
+            if name in depths:
+                continue
+            if ready:
+                depths[name] = _depth(values[name], depths)
+                continue
+            stack.append((name, True))
+            stack.extend((dep, False) for dep in graph[name] if dep not in depths)
+    return depths
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[tuple[str, list[str]]]:

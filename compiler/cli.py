@@ -127,10 +127,9 @@ def _compiled_for_run(path: str, use_cache: bool):
 
 
 def _mapping_bytes(path: str) -> bytes:
-    try:
-        return Path(_existing(path)).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    from .loader import read_mapping_bytes
+
+    return read_mapping_bytes(_existing(path))
 
 
 def _check_run_send(args) -> None:

@@ -11,8 +11,7 @@ constants are understood; any other condition excludes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from itertools import combinations
+from dataclasses import dataclass, field
 
 from . import ir
 
@@ -57,8 +56,52 @@ def excludes(first: ValueTest | None, second: ValueTest | None) -> bool:
 def one_rule_per_event(mapping: ir.Mapping) -> bool:
     """True when every rule excludes every other: an event matches one rule at most."""
     defines = {define.name: define for define in mapping.defines}
-    tests = [rule_test(rule.condition, defines) for rule in mapping.rules]
-    return all(excludes(first, second) for first, second in combinations(tests, 2))
+    chain = Chain()
+    for rule in mapping.rules:
+        test = rule_test(rule.condition, defines)
+        if not chain.excluded_by(test):
+            return False
+        chain.add(test)
+    return True
+
+
+@dataclass
+class Chain:
+    """The tests of rules that exclude each other, summed up so that a new test is
+    checked against all of them at once (in time linear in its texts, not in the
+    number of rules).
+
+    Two negative tests never exclude each other, so a chain holds at most one;
+    the positive ones are kept as the union of their texts."""
+
+    subject: ir.Expr | None = None
+    positive: set[str] = field(default_factory=set)
+    negative: ValueTest | None = None
+    empty: bool = True
+
+    def excluded_by(self, test: ValueTest | None) -> bool:
+        """True when `test` excludes every test of the chain."""
+        if self.empty:
+            return True
+        if test is None or test.subject != self.subject:
+            return False
+        if self.negative is not None and not excludes(test, self.negative):
+            return False
+        if test.kind == IS_ONE_OF:  # disjoint from each positive <=> from their union
+            return not test.texts & self.positive
+        # each positive inside the negative test <=> their union is
+        return excludes(ValueTest(test.subject, IS_ONE_OF, frozenset(self.positive)), test)
+
+    def add(self, test: ValueTest | None) -> None:
+        """Join a test that excludes every test of the chain."""
+        self.empty = False
+        if test is None:
+            return
+        self.subject = test.subject
+        if test.kind == IS_ONE_OF:
+            self.positive |= test.texts
+        else:
+            self.negative = test
 
 
 def _test(condition: ir.Expr | None) -> ValueTest | None:

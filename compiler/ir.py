@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .language import MAX_NESTING
+
 
 @dataclass(frozen=True)
 class Expr:
@@ -279,10 +281,12 @@ def is_plain_read(expr: Expr, defines: dict[str, Define]) -> bool:
 
 
 def walk(expr: Expr):
-    """Yield `expr` and every node below it, depth first."""
-    yield expr
-    for child in children(expr):
-        yield from walk(child)
+    """Yield `expr` and every node below it, depth first (without recursion)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(children(node)))
 
 
 def defines_used(expr: Expr) -> set[str]:
@@ -303,18 +307,21 @@ _INT64 = range(-(2**63), 2**64)
 
 
 def constant(value: Any, line: int = 0) -> Const:
-    """A mapping constant; NaN, infinities and integers beyond 64 bits are refused."""
-    stack = [value]
+    """A mapping constant; NaN, infinities, integers beyond 64 bits and nesting deeper
+    than language.MAX_NESTING are refused."""
+    stack = [(value, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, float) and item - item != 0.0:
             raise ConstantError(f"{item!r} is not a number JSON can carry")
         if isinstance(item, int) and not isinstance(item, bool) and item not in _INT64:
             raise ConstantError("integers beyond 64 bits cannot be written as JSON here")
+        if isinstance(item, (dict, list)) and depth > MAX_NESTING:
+            raise ConstantError(f"a literal nested deeper than {MAX_NESTING} levels")
         if isinstance(item, dict):
-            stack.extend(item.values())
+            stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((child, depth + 1) for child in item)
     return Const(value, line=line)
 
 
@@ -326,8 +333,16 @@ def get_key(target: Expr, key: str, line: int = 0) -> Expr:
     return GetKey(target, key, line=line)
 
 
+def check_index(index: int) -> int:
+    """An index of a list; one beyond 64 bits is refused (ConstantError)."""
+    if index not in _INT64:
+        raise ConstantError("an index beyond 64 bits")
+    return index
+
+
 def get_index(target: Expr, index: int, line: int = 0) -> Expr:
     """`target[index]`, computed now when the target is a constant."""
+    check_index(index)
     if isinstance(target, Const):
         value = target.value
         inside = isinstance(value, list) and -len(value) <= index < len(value)

@@ -12,6 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # --------------------------------------------------------------------------
+# Limits: what a mapping may ask of the compiler (each refused with its place)
+# --------------------------------------------------------------------------
+
+#: The deepest an expression may nest: a JMESPath or template expression, a
+#: literal, or a value through the defines it reads. Generated code and the
+#: interpreter nest as deep as the expression does.
+MAX_NESTING = 64
+
+# --------------------------------------------------------------------------
 # The Accoil call contract
 # --------------------------------------------------------------------------
 

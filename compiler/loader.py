@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -49,6 +48,11 @@ _LIBYAML_DEPTH_ERROR = "maximum nesting depth"
 
 
 MAX_DEPTH = 64
+#: The largest mapping file read (a mapping is written by a person; the bound keeps
+#: /dev/zero or a runaway generator from exhausting memory).
+MAX_FILE_BYTES = 32 * 1024 * 1024
+#: The most values (YAML nodes) in one mapping: checking costs about 0.4 ms a node.
+MAX_NODES = 50_000
 _QUOTED = ("'", '"')
 _SCALAR_STYLES = frozenset({"'", '"', "|", ">"})
 
@@ -157,16 +161,41 @@ def _in_block(lines: list[str], mark: Mark, offset: int) -> tuple[int, int]:
 
 def load_document(path: str | os.PathLike) -> Document:
     """Read a mapping file and load it; raise MappingError when it is not acceptable."""
+    return load_bytes(read_mapping_bytes(path), os.fspath(path))
+
+
+def read_mapping_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of a mapping file, at most MAX_FILE_BYTES; MappingError otherwise."""
     name = os.fspath(path)
     try:
-        raw = Path(name).read_bytes()
+        with open(name, "rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        raise MappingError([Diagnostic(name, 1, 1, f"cannot read file: {error.strerror}")])
-    return load_bytes(raw, name)
+        raise MappingError(
+            [Diagnostic(name, 1, 1, f"cannot read file: {error.strerror}")]
+        ) from None
+    _check_size(len(raw), name)
+    return raw
+
+
+def _check_size(size: int, path: str) -> None:
+    if size > MAX_FILE_BYTES:
+        raise MappingError(
+            [
+                Diagnostic(
+                    path,
+                    1,
+                    1,
+                    f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
+                    "a mapping this large is not one a person can review; split it",
+                )
+            ]
+        )
 
 
 def load_bytes(raw: bytes, path: str = "<string>") -> Document:
     """Load mapping YAML given as UTF-8 bytes; `path` is only used in messages."""
+    _check_size(len(raw), path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -186,6 +215,7 @@ def load_bytes(raw: bytes, path: str = "<string>") -> Document:
 
 def load_text(text: str, path: str = "<string>") -> Document:
     """Load mapping YAML given as text; `path` is only used in messages."""
+    _check_size(len(text), path)
     return _load(text, path, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
 
 
@@ -257,9 +287,15 @@ class _Composer(Composer):
         Composer.__init__(self)
         self.builder = builder
         self.depth = 0
+        self.nodes = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         event = self.peek_event()
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self._fatal(
+                event, f"more than {MAX_NODES:,} values in one mapping", "split the mapping"
+            )
         if isinstance(event, AliasEvent):
             raise self._fatal(event, f"YAML aliases (*{event.anchor}) are not supported")
         if event.anchor is not None:

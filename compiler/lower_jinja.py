@@ -14,7 +14,7 @@ import jinja2
 from jinja2 import nodes
 
 from . import ir, language
-from .names import ExpressionError, Names
+from .names import ExpressionError, Names, nested_too_deep
 from .runtime.conversions import to_text
 
 # Parsing only: templates are never rendered, so no sandbox is involved.
@@ -90,6 +90,11 @@ class _TemplateLowering:
             body = _JINJA.parse(source).body
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateSyntaxError(f"template syntax error: {exc.message}", exc.lineno) from None
+        except RecursionError:
+            raise nested_too_deep() from None
+        except ValueError as exc:  # a number with more digits than Python converts
+            raise ExpressionError(f"template syntax error: {exc}") from None
+        _check_depth(body)
         blocks = iter(_expression_blocks(source))
         parts: list[str | ir.Expr] = []
         for statement in body:
@@ -200,6 +205,16 @@ class _TemplateLowering:
         ):
             raise ExpressionError("the second argument of 'default' must be true or false", name)
         return args
+
+
+def _check_depth(body: list[nodes.Node]) -> None:
+    """Refuse expressions nested deeper than the limit (without recursion)."""
+    stack = [(node, 1) for node in body]
+    while stack:
+        node, depth = stack.pop()
+        if depth > language.MAX_NESTING + 1:  # + the Output statement around expressions
+            raise nested_too_deep()
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
 
 
 def _expression_blocks(source: str) -> list[list[tuple[int, str]]]:

@@ -9,13 +9,16 @@ by the library at run time. A function jmespath does not know is an error.
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import jmespath
 import jmespath.exceptions
 import jmespath.functions
 from jmespath.lexer import Lexer
 
 from . import ir, language
-from .names import ExpressionError, Names
+from .names import ExpressionError, Names, nested_too_deep
 
 _KNOWN_FUNCTIONS = frozenset(jmespath.functions.Functions.FUNCTION_TABLE)
 
@@ -40,7 +43,12 @@ def lower_jmespath(text: str, line: int = 0) -> ir.Expr:
         raise JmespathSyntaxError(
             f"invalid JMESPath: {_problem(exc)}", exc.lex_position or 0
         ) from None
-    _check_functions(parsed, text)
+    except RecursionError:
+        raise nested_too_deep() from None
+    except ValueError as exc:  # a number with more digits than Python converts
+        raise ExpressionError(f"invalid JMESPath: {exc}") from None
+    _check_tree(parsed, text)
+    _check_number_literals(text)
     try:
         return _Translator(line).node(parsed, ir.Event(line=line))
     except _NotCompiled:
@@ -57,11 +65,43 @@ def name_offset(text: str, name: str) -> int:
     return next((t["start"] for t in tokens if t["type"] in identifiers and t["value"] == name), 0)
 
 
-def _check_functions(parsed: dict, text: str) -> None:
-    """Refuse a call of a function jmespath does not have (`lenght(x)`), anywhere in the tree."""
-    stack = [parsed]
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def _check_number_literals(text: str) -> None:
+    """Refuse a number literal too long to read: jmespath would take it as text."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        tokens = list(Lexer().tokenize(text))
+    for token in tokens:
+        if token["type"] != "literal" or not isinstance(token["value"], str):
+            continue
+        lexeme = text[token["start"] + 1 : token["start"] + token["end"]].rstrip("`").strip()
+        if _JSON_NUMBER.fullmatch(lexeme):
+            raise ir.ConstantError(
+                f"the number `{lexeme[:20]}...` has more digits than can be read"
+            )
+
+
+def _check_tree(parsed: dict, text: str) -> None:
+    """Refuse, anywhere in the tree: nesting deeper than the limit (a chain `a.b.c`
+    nests one level a step, as its IR does), a literal JSON cannot carry, and a call
+    of a function jmespath does not have (`lenght(x)`)."""
+    stack = [(parsed, 1)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
+        if depth > language.MAX_NESTING:
+            raise nested_too_deep()
+        if node["type"] == "literal":
+            ir.constant(node["value"])  # ConstantError: the lowering reports it
+        if node["type"] == "index":
+            ir.check_index(node["value"])
+        chain = node["type"] in ("subexpression", "index_expression")
+        stack.extend(
+            (child, depth + (position if chain else 1))
+            for position, child in enumerate(node["children"], 1)
+            if isinstance(child, dict)
+        )
         name = node.get("value") if node["type"] == "function_expression" else None
         if name is not None and name not in _KNOWN_FUNCTIONS:
             raise ExpressionError(
@@ -70,7 +110,6 @@ def _check_functions(parsed: dict, text: str) -> None:
                 Names.hint(name, _KNOWN_FUNCTIONS) or "see https://jmespath.org/specification.html",
                 name_offset(text, name),
             )
-        stack.extend(child for child in node["children"] if isinstance(child, dict))
 
 
 class _Translator:

@@ -7,6 +7,7 @@ import difflib
 from dataclasses import dataclass
 
 from . import ir
+from .language import MAX_NESTING
 
 
 class ExpressionError(Exception):
@@ -24,6 +25,14 @@ class ExpressionError(Exception):
         if self.offset is not None:
             return self.offset
         return max(text.find(self.needle), 0) if self.needle else 0
+
+
+def nested_too_deep() -> ExpressionError:
+    """The problem of an expression nested deeper than the language allows."""
+    return ExpressionError(
+        f"the expression nests deeper than {MAX_NESTING} levels",
+        hint="split it into defines, or use contains([...], x) for a long || chain",
+    )
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,9 @@ def _traits(value) -> str:
 def _required(body: dict, key: str, column: str, kind: str) -> str:
     value = body.get(key)
     if value is None or value == "":
-        raise NotImportable(f"a {body.get('type')} call without {key}: {kind} import needs {column}")
+        raise NotImportable(
+            f"a {body.get('type')} call without {key}: {kind} import needs {column}"
+        )
     return _cell(value)
 
 
@@ -69,7 +71,9 @@ def rows_of(body: dict) -> list[tuple[str, tuple[str, ...], bool]]:
     timestamp = _required(body, "timestamp", "timestamp", kind or "an")
     if kind == "track":
         user = _required(body, "userId", "user_id", EVENTS)
-        rows = [(EVENTS, ("track", _required(body, "event", "name", EVENTS), timestamp, user), False)]
+        rows = [
+            (EVENTS, ("track", _required(body, "event", "name", EVENTS), timestamp, user), False)
+        ]
         for group in body.get("groupTraits") or ():
             if isinstance(group, dict) and group.get("groupId") not in (None, ""):
                 traits = _traits(group.get("traits"))

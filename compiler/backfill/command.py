@@ -36,7 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `backfill`."""
     parser.add_argument("mapping", metavar="MAPPING")
     parser.add_argument(
-        "inputs", nargs="+", metavar="INPUT", help="files, folders, globs or URLs (s3://, gs://, ...)"
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="files, folders, globs or URLs (s3://, gs://, ...)",
     )
     parser.add_argument(
         "-o", "--output", required=True, metavar="OUTDIR", help="output folder or URL"

@@ -216,7 +216,9 @@ class AtomicOutput:
         os.fsync(self._file.fileno())
         self._file.close()
         self.destination.publish(self.temporary, self.relative)
-        return OutputFile(self.relative, self.kind, self._hashing.count, self._hashing.digest.hexdigest())
+        return OutputFile(
+            self.relative, self.kind, self._hashing.count, self._hashing.digest.hexdigest()
+        )
 
     def abort(self) -> None:
         """Drop the file: nothing under its final name changes."""

@@ -142,7 +142,9 @@ def member_stream(raw: BinaryIO, member: str) -> Iterator[BinaryIO]:
 def zip_members(raw: BinaryIO) -> list[tuple[str, int]]:
     """(name, compressed size) of every member of a zip file, in the archive's order."""
     with zipfile.ZipFile(raw) as archive:
-        return [(info.filename, info.compress_size) for info in archive.infolist() if not info.is_dir()]
+        return [
+            (info.filename, info.compress_size) for info in archive.infolist() if not info.is_dir()
+        ]
 
 
 def hash_stream(raw: BinaryIO) -> tuple[str, int]:

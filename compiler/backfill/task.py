@@ -304,7 +304,12 @@ def _transform(lines: Iterable[tuple[int, bytes]], part: Part, settings: Setting
 
             def refuse(reason: str, body: dict) -> None:
                 not_imported[reason] += 1
-                record = {"line": cursor.line, "status": "not imported", "reason": reason, "call": body}
+                record = {
+                    "line": cursor.line,
+                    "status": "not imported",
+                    "reason": reason,
+                    "call": body,
+                }
                 files.reject(orjson.dumps(record) + b"\n")
 
             write = ImportWriter(files.writer, refuse).write

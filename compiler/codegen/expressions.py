@@ -17,6 +17,7 @@ from .facts import (
     Defines,
     always_missing,
     constant_operands,
+    fallback_operands,
     is_string_list,
     is_text_valued,
     is_truth_value,
@@ -168,10 +169,17 @@ class ExpressionWriter:
         return self.fallback(expr.target, expr.fallback, expr.replace_empty)
 
     def value_Coalesce(self, expr: ir.Coalesce) -> str:
-        first, *rest = expr.items
-        if not rest:
-            return self.value(first)
-        return self.fallback(first, ir.Coalesce(tuple(rest)), False)
+        first, *rest = fallback_operands(expr)
+        if len(rest) <= 1:
+            return self.fallback(first, rest[0], False) if rest else self.value(first)
+        # A flat sequence, however many items: each tried only while all before are missing.
+        result = self.out.temp(_hint(first))
+        self.out.emit(f"{result} = {self.atom(first)}")
+        for item in rest:
+            with self.out.captured() as lines:
+                alternative = self.value(item)
+            self.otherwise(f"if {result} is None:", lines, f"{result} = {alternative}")
+        return result
 
     def fallback(self, primary: ir.Expr, fallback: ir.Expr, replace_empty: bool) -> str:
         """`primary` unless it is missing (or empty), else `fallback`, evaluated only then."""

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .. import ir
-from ..exclusive import excludes, one_rule_per_event, rule_test
+from ..exclusive import Chain, one_rule_per_event, rule_test
 from .facts import Defines, evaluated, may_raise
 
 
@@ -83,12 +83,15 @@ def _shared(mapping: ir.Mapping, defines: Defines, single: bool) -> tuple[Shared
 
 def _chains(mapping: ir.Mapping, defines: Defines, single: bool) -> tuple[bool, ...]:
     joins: list[bool] = []
-    chain: list = []  # the tests of the if/elif chain above
+    chain = Chain()  # the tests of the if/elif chain above
     for rule in mapping.rules:
         test = rule_test(rule.condition, defines)
-        if not all(excludes(test, other) for other in chain):
-            chain = []
+        if not chain.excluded_by(test):
+            chain = Chain()
         # With one rule per event each rule returns: plain ifs read better.
-        joins.append(bool(chain) and not single)
-        chain = [*chain, test] if rule.condition is not None and test is not None else []
+        joins.append(not chain.empty and not single)
+        if rule.condition is not None and test is not None:
+            chain.add(test)
+        else:
+            chain = Chain()
     return tuple(joins)

@@ -72,7 +72,9 @@ async def _sync_every(seconds: float, syncs: list[Callable[[], None]]) -> None:
         await asyncio.to_thread(sync_all)
 
 
-async def _deliver(source, options: SendOptions, journal, dead_letters, tally, status) -> int | None:
+async def _deliver(
+    source, options: SendOptions, journal, dead_letters, tally, status
+) -> int | None:
     """Run the delivery; returns the signal that stopped it, or None when it finished."""
     limiter = Limiter(options.concurrency)
     pacer = Pacer(options.rate) if options.rate else None
@@ -129,7 +131,9 @@ def deliver(source, label: str, about: dict, total: int | None, options: SendOpt
         dead_letters = DeadLetters(options.dead_letter, source.with_call_numbers)
         stack.callback(dead_letters.close)
         status = (
-            None if options.quiet else status_display(f"send {label}", total, options.status_interval)
+            None
+            if options.quiet
+            else status_display(f"send {label}", total, options.status_interval)
         )
         stopped_by = asyncio.run(_deliver(source, options, journal, dead_letters, tally, status))
     return Outcome(tally, stopped_by)
@@ -144,7 +148,9 @@ def report(label: str, outcome: Outcome, options: SendOptions) -> None:
     if tally.undelivered:
         lines.append(f"dead letters: {options.dead_letter}")
     if options.state is not None:
-        lines.append(f"journal: {options.state} (the same command resumes; another --state starts over)")
+        lines.append(
+            f"journal: {options.state} (the same command resumes; another --state starts over)"
+        )
     if stopped_by is not None:
         lines.append(f"stopped by {signal.Signals(stopped_by).name}: the journal is saved")
     print("\n  ".join(lines), file=sys.stderr)

@@ -58,8 +58,10 @@ _TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
     "boolean": lambda value: isinstance(value, bool),
     "null": lambda value: value is None,
     "number": lambda value: isinstance(value, int | float) and not isinstance(value, bool),
-    "integer": lambda value: (isinstance(value, int) and not isinstance(value, bool))
-    or (isinstance(value, float) and value.is_integer()),
+    "integer": lambda value: (
+        (isinstance(value, int) and not isinstance(value, bool))
+        or (isinstance(value, float) and value.is_integer())
+    ),
 }
 _TYPE_NAMES = {
     "object": "an object",
@@ -174,8 +176,12 @@ def _discriminator(branch: dict) -> tuple[str, str]:
     if set(branch) - _ANNOTATIONS != {"if", "then"} or len(selectors) != 1:
         raise NotImplementedError("payload schema: allOf branches other than if/then on one key")
     ((key, selector),) = selectors.items()
-    if set(condition) - _ANNOTATIONS != {"properties", "required"} or condition["required"] != [key]:
-        raise NotImplementedError("payload schema: an if/then condition other than a required const")
+    if set(condition) - _ANNOTATIONS != {"properties", "required"} or condition["required"] != [
+        key
+    ]:
+        raise NotImplementedError(
+            "payload schema: an if/then condition other than a required const"
+        )
     if set(selector) - _ANNOTATIONS != {"const"}:
         raise NotImplementedError("payload schema: an if/then selector other than const")
     (value,) = _strings([selector["const"]], "const")
@@ -221,7 +227,9 @@ def _compile(schema: dict, context: str = "") -> Check:
     unknown = set(schema) - set(_KEYWORDS) - _ANNOTATIONS
     if unknown:
         raise NotImplementedError(f"payload schema keyword(s) not compiled: {sorted(unknown)}")
-    checks = [_KEYWORDS[key](value, schema, context) for key, value in schema.items() if key in _KEYWORDS]
+    checks = [
+        _KEYWORDS[key](value, schema, context) for key, value in schema.items() if key in _KEYWORDS
+    ]
     if len(checks) == 1:
         return checks[0]
 

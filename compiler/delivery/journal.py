@@ -74,11 +74,15 @@ class Journal:
         try:
             self._check_about(directory / "journal.json", about)
             self._states = self._load(directory / "journal.log")
-            self._log = os.open(directory / "journal.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._log = os.open(
+                directory / "journal.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
+            )
         except BaseException:
             os.close(self._lock)
             raise
-        self.earlier = Earlier(*(self._states.count(code) for code in (DELIVERED, DEAD, INVALID, STARTED)))
+        self.earlier = Earlier(
+            *(self._states.count(code) for code in (DELIVERED, DEAD, INVALID, STARTED))
+        )
 
     @staticmethod
     def _check_about(path: Path, about: dict) -> None:
@@ -92,7 +96,9 @@ class Journal:
         except (OSError, ValueError) as error:
             raise JournalError(f"{path}: unreadable ({error})") from None
         if recorded.get("format") != FORMAT:
-            raise JournalError(f"{path}: not a journal of this version ({recorded.get('format')!r})")
+            raise JournalError(
+                f"{path}: not a journal of this version ({recorded.get('format')!r})"
+            )
         for key, value in about.items():
             if key != "input_path" and recorded.get(key) != value:
                 raise JournalError(

@@ -93,15 +93,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The delivery options, as a group of `parser`."""
     group = parser.add_argument_group("delivery to Accoil")
     group.set_defaults(**DEFAULTS)
-    group.add_argument("--api-key", metavar="KEY", help=f"Accoil API key (default: ${KEY_VARIABLE})")
+    group.add_argument(
+        "--api-key", metavar="KEY", help=f"Accoil API key (default: ${KEY_VARIABLE})"
+    )
     group.add_argument(
         "--endpoint",
         metavar="URL",
         help=f"POST calls here (default: ${ENDPOINT_VARIABLE}, else Accoil's; stg_ keys: staging)",
     )
-    group.add_argument("--state", metavar="DIR", help="the delivery journal (default: INPUT.send-state)")
     group.add_argument(
-        "--dead-letter", metavar="FILE", help="undelivered calls (default: STATE/dead-letter.ndjson)"
+        "--state", metavar="DIR", help="the delivery journal (default: INPUT.send-state)"
+    )
+    group.add_argument(
+        "--dead-letter",
+        metavar="FILE",
+        help="undelivered calls (default: STATE/dead-letter.ndjson)",
     )
     group.add_argument(
         "--concurrency",
@@ -109,7 +115,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N|auto",
         help="calls in flight (default: auto, adaptive up to 200)",
     )
-    group.add_argument("--rate", type=_positive(float), metavar="N", help="at most N calls a second")
+    group.add_argument(
+        "--rate", type=_positive(float), metavar="N", help="at most N calls a second"
+    )
     group.add_argument(
         "--retry-window",
         type=duration,
@@ -164,7 +172,9 @@ def from_args(args: argparse.Namespace, input_path: str, state_suffix: str = "")
     if dead_letter is None and state is not None:
         dead_letter = state / "dead-letter.ndjson"
     if dead_letter is None and not args.dry_run:
-        raise UsageProblem("reading stdin: give --dead-letter FILE for the calls that cannot be delivered")
+        raise UsageProblem(
+            "reading stdin: give --dead-letter FILE for the calls that cannot be delivered"
+        )
     return SendOptions(
         endpoint=endpoint,
         state=state,

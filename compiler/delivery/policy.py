@@ -53,7 +53,9 @@ class Reply:
         """The answer in a few words, for dead-letter reasons and messages."""
         if self.status is None:
             return self.text
-        return f"HTTP {self.status}" + (" (the body is too large for Accoil)" if self.status == 413 else "")
+        return f"HTTP {self.status}" + (
+            " (the body is too large for Accoil)" if self.status == 413 else ""
+        )
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -101,7 +103,9 @@ class RetryPolicy:
         """
         retrying = AsyncRetrying(
             retry=retry_if_result(lambda reply: reply.retryable),
-            wait=wait_retry_after_or(wait_random_exponential(multiplier=self.initial, max=self.maximum)),
+            wait=wait_retry_after_or(
+                wait_random_exponential(multiplier=self.initial, max=self.maximum)
+            ),
             stop=stop_before_delay(max(0.0, self.window - spent)),
             retry_error_callback=lambda state: state.outcome.result(),
         )

@@ -114,7 +114,9 @@ class EventCalls:
         ordinal = 0
         transform, reject_error = self.module.transform, self.module.RejectEvent
         while chunk := list(itertools.islice(numbered, self.CHUNK_LINES)):
-            self.stats.merge(process_lines(transform, reject_error, tracked(chunk), write, self.write_reject))
+            self.stats.merge(
+                process_lines(transform, reject_error, tracked(chunk), write, self.write_reject)
+            )
             for line, data in written:
                 for body in data.splitlines():
                     ordinal += 1

@@ -41,8 +41,12 @@ class Tally:
     def settled(self) -> int:
         """Calls with an outcome, this run's or an earlier one's."""
         return (
-            self.sent + self.already_sent + self.dead + self.earlier_dead
-            + self.invalid + self.earlier_invalid
+            self.sent
+            + self.already_sent
+            + self.dead
+            + self.earlier_dead
+            + self.invalid
+            + self.earlier_invalid
         )
 
     @property

@@ -144,9 +144,22 @@ def jp_index(v, i):
 def jp_search(expression, event):
     """Evaluate a precompiled jmespath expression; errors reject the event."""
     try:
-        return expression.search(event)
+        return _finite(expression.search(event))
     except (jmespath.exceptions.JMESPathError, TypeError, ValueError) as exc:
         raise RejectEvent(f"JMESPath error: {exc}") from None
+
+
+def _finite(v):
+    """A value without its non-finite numbers (`sum` overflowing, `to_number('1e999')`):
+    JSON cannot carry them, so they are missing: left out of lists and objects."""
+    c = v.__class__
+    if c is float:
+        return v if v - v == 0.0 else None
+    if c is list:
+        return [_finite(x) for x in v if x.__class__ is not float or x - x == 0.0]
+    if c is dict:
+        return {k: _finite(x) for k, x in v.items() if x.__class__ is not float or x - x == 0.0}
+    return v
 
 
 def get_key(v, k):
