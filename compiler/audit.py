@@ -63,7 +63,19 @@ class UnsafeModuleError(ValueError):
 
 
 ALLOWED_IMPORTS = frozenset(
-    {"re", "json", "math", "datetime", "decimal", "jmespath", "jmespath.exceptions"}
+    {
+        "re",
+        "json",
+        "math",
+        "datetime",
+        "decimal",
+        "jmespath",
+        "jmespath.exceptions",
+        # the line decoder: msgspec (optional) and the types it decodes into
+        "typing",
+        "msgspec",
+        "msgspec.json",
+    }
 )
 
 #: What may follow `module.` for each allowed module.
@@ -97,6 +109,9 @@ ALLOWED_MODULE_ATTRIBUTES: dict[str, frozenset[str]] = {
     ),
     "decimal": frozenset({"Decimal", "InvalidOperation", "ROUND_DOWN", "ROUND_HALF_EVEN"}),
     "jmespath": frozenset({"compile", "search", "exceptions"}),
+    "typing": frozenset({"Any", "TypedDict"}),
+    "msgspec": frozenset({"json", "DecodeError"}),
+    "msgspec.json": frozenset({"Decoder"}),
     "jmespath.exceptions": frozenset(
         {
             "JMESPathError",
@@ -155,6 +170,7 @@ ALLOWED_BUILTINS = frozenset(
         "LookupError",
         "UnicodeError",
         "StopIteration",
+        "ImportError",  # msgspec is optional
     }
 )
 

@@ -7,6 +7,7 @@ import textwrap
 
 from .. import __version__, ir
 from ..helpers import helper_source
+from .decoder import IMPORT, JSON_FALLBACK, decoder_lines
 from .emitter import LEGEND, Emitter, Line
 from .layout import format_statement
 
@@ -25,12 +26,14 @@ _TRANSFORM_DOC = '''\
 def assemble(mapping: ir.Mapping, out: Emitter, uses_jmespath: bool) -> str:
     """The complete module source for a mapping whose `transform` body is in `out`."""
     helpers = helper_source(sorted(out.helpers))
-    imports = {*helpers.imports, *(("jmespath",) if uses_jmespath else ())}
+    imports = {*helpers.imports, "json", "typing", *(("jmespath",) if uses_jmespath else ())}
     parts = [
         *_header(mapping),
         '"""Accoil call bodies from source events, compiled from one accoil-map mapping."""',
         "",
         *_import_blocks(imports),
+        *IMPORT,
+        "",
         *_layout(_metadata(mapping, out.constants)),
         "",
         "",
@@ -38,6 +41,17 @@ def assemble(mapping: ir.Mapping, out: Emitter, uses_jmespath: bool) -> str:
         "def transform(event, reasons=None):",
         _TRANSFORM_DOC,
         *_layout(out.lines),
+        "",
+        "",
+        _BANNER,
+        "# Reading NDJSON lines: `transform_line(line)` is `transform` of the event on the line.",
+        _BANNER,
+        "",
+        "",
+        JSON_FALLBACK,
+        "",
+        "",
+        *_layout(decoder_lines(mapping)),
         "",
         "",
         _BANNER,

@@ -8,6 +8,14 @@
 import datetime
 import json
 import re
+import typing
+
+try:  # msgspec decodes only what the mapping reads; without it, json decodes all
+    import msgspec
+except ImportError:
+    HAS_MSGSPEC = False
+else:
+    HAS_MSGSPEC = True
 
 MAPPING_NAME = "amplitude"
 MAPPING_SOURCE = "amplitude"
@@ -178,6 +186,119 @@ def transform(event, reasons=None):
             body["traits"] = traits_11
         return [body]
     return []
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading NDJSON lines: `transform_line(line)` is `transform` of the event on the line.
+# --------------------------------------------------------------------------------------------------
+
+
+class InvalidLine(ValueError):
+    """A line that is not a JSON value this module reads (the message says why)."""
+
+
+def transform_line(line, reasons=None):
+    """`transform` of the event on one NDJSON line (bytes, without or with its line ending).
+
+    Raises InvalidLine for a line that is not JSON, RejectEvent as `transform` does.
+    """
+    return transform(decode_line(line), reasons)
+
+
+def decode_line(line):
+    """The event on one NDJSON line, holding the fields the mapping reads.
+
+    With msgspec, objects the mapping reads only some keys of hold only those
+    keys, and values it does not read are skipped: checked as JSON, never built
+    (so an unread number beyond a double's range does not refuse the line).
+    Without msgspec, the whole line is decoded. Invalid UTF-8 refuses a line
+    either way. Raises InvalidLine.
+    """
+    try:
+        if not line.isascii():
+            line.decode()  # invalid UTF-8 anywhere refuses the line, read or not
+        event = decode_with(line)
+        if SELECTED and event.__class__ is dict and event.get(SELECTOR) in SELECTED:
+            event = decode_selected(line)
+        return event
+    except DECODE_ERRORS as exc:
+        raise InvalidLine(str(exc) or exc.__class__.__name__) from None
+
+
+def json_number(text):
+    """A JSON number with a fraction or exponent, refused beyond a double's range (as msgspec)."""
+    number = float(text)
+    if number - number != 0.0:
+        raise ValueError("Number out of range")
+    return number
+
+
+def json_constant(name):
+    """NaN, Infinity and -Infinity are not JSON (Python's json reads them otherwise)."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_json(line):
+    """The whole line, decoded by the standard library with msgspec's rules for numbers."""
+    return json.loads(line.decode(), parse_float=json_number, parse_constant=json_constant)
+
+
+if HAS_MSGSPEC:
+    # event['event_properties']: the keys most rules read
+    _READ_1 = typing.TypedDict(
+        "_READ_1",
+        {
+            "[Amplitude] Page Path": typing.Any,
+            "[Amplitude] Page Title": typing.Any,
+            "trial_end": typing.Any,
+        },
+        total=False,
+    )
+    # event['user_properties']: the keys most rules read
+    _READ_2 = typing.TypedDict(
+        "_READ_2", {"plan_type": typing.Any, "status": typing.Any}, total=False
+    )
+    # event: the keys most rules read
+    _READ_3 = typing.TypedDict(
+        "_READ_3",
+        {
+            "event_properties": _READ_1 | list | str | int | float | bool | None,
+            "event_time": typing.Any,
+            "event_type": typing.Any,
+            "group_properties": typing.Any,
+            "groups": typing.Any,
+            "user_id": typing.Any,
+            "user_properties": _READ_2 | list | str | int | float | bool | None,
+        },
+        total=False,
+    )
+    # event: the keys all the rules read
+    _READ_4 = typing.TypedDict(
+        "_READ_4",
+        {
+            "event_properties": _READ_1 | list | str | int | float | bool | None,
+            "event_time": typing.Any,
+            "event_type": typing.Any,
+            "group_properties": typing.Any,
+            "groups": typing.Any,
+            "user_id": typing.Any,
+            "user_properties": typing.Any,
+        },
+        total=False,
+    )
+    decode_with = msgspec.json.Decoder(_READ_3 | list | str | int | float | bool | None).decode
+    # Events whose 'event_type' is one of these may match rules that
+    # read more: their lines are decoded again, into what every rule reads.
+    SELECTOR = "event_type"
+    SELECTED = ("$identify",)
+    decode_selected = msgspec.json.Decoder(_READ_4 | list | str | int | float | bool | None).decode
+    DECODE_ERRORS = (msgspec.DecodeError, UnicodeError, RecursionError)
+else:
+    decode_with = decode_json
+    SELECTOR = None
+    SELECTED = ()
+    decode_selected = decode_with
+    DECODE_ERRORS = (ValueError, RecursionError)
 
 
 # --------------------------------------------------------------------------------------------------

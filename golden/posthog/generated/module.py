@@ -6,7 +6,16 @@
 """Accoil call bodies from source events, compiled from one accoil-map mapping."""
 
 import datetime
+import json
 import re
+import typing
+
+try:  # msgspec decodes only what the mapping reads; without it, json decodes all
+    import msgspec
+except ImportError:
+    HAS_MSGSPEC = False
+else:
+    HAS_MSGSPEC = True
 
 MAPPING_NAME = "posthog"
 MAPPING_SOURCE = "posthog"
@@ -161,6 +170,102 @@ def transform(event, reasons=None):
         body["traits"] = merged_7
         return [body]
     return []
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading NDJSON lines: `transform_line(line)` is `transform` of the event on the line.
+# --------------------------------------------------------------------------------------------------
+
+
+class InvalidLine(ValueError):
+    """A line that is not a JSON value this module reads (the message says why)."""
+
+
+def transform_line(line, reasons=None):
+    """`transform` of the event on one NDJSON line (bytes, without or with its line ending).
+
+    Raises InvalidLine for a line that is not JSON, RejectEvent as `transform` does.
+    """
+    return transform(decode_line(line), reasons)
+
+
+def decode_line(line):
+    """The event on one NDJSON line, holding the fields the mapping reads.
+
+    With msgspec, objects the mapping reads only some keys of hold only those
+    keys, and values it does not read are skipped: checked as JSON, never built
+    (so an unread number beyond a double's range does not refuse the line).
+    Without msgspec, the whole line is decoded. Invalid UTF-8 refuses a line
+    either way. Raises InvalidLine.
+    """
+    try:
+        if not line.isascii():
+            line.decode()  # invalid UTF-8 anywhere refuses the line, read or not
+        event = decode_with(line)
+        if SELECTED and event.__class__ is dict and event.get(SELECTOR) in SELECTED:
+            event = decode_selected(line)
+        return event
+    except DECODE_ERRORS as exc:
+        raise InvalidLine(str(exc) or exc.__class__.__name__) from None
+
+
+def json_number(text):
+    """A JSON number with a fraction or exponent, refused beyond a double's range (as msgspec)."""
+    number = float(text)
+    if number - number != 0.0:
+        raise ValueError("Number out of range")
+    return number
+
+
+def json_constant(name):
+    """NaN, Infinity and -Infinity are not JSON (Python's json reads them otherwise)."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_json(line):
+    """The whole line, decoded by the standard library with msgspec's rules for numbers."""
+    return json.loads(line.decode(), parse_float=json_number, parse_constant=json_constant)
+
+
+if HAS_MSGSPEC:
+    # event['person']: the keys the rules read
+    _READ_1 = typing.TypedDict("_READ_1", {"properties": typing.Any}, total=False)
+    # event['properties']: the keys the rules read
+    _READ_2 = typing.TypedDict(
+        "_READ_2",
+        {
+            "$anon_distinct_id": typing.Any,
+            "$group_key": typing.Any,
+            "$group_set": typing.Any,
+            "$pathname": typing.Any,
+            "$screen_name": typing.Any,
+            "title": typing.Any,
+        },
+        total=False,
+    )
+    # event: the keys the rules read
+    _READ_3 = typing.TypedDict(
+        "_READ_3",
+        {
+            "distinct_id": typing.Any,
+            "event": typing.Any,
+            "person": _READ_1 | list | str | int | float | bool | None,
+            "properties": _READ_2 | list | str | int | float | bool | None,
+            "timestamp": typing.Any,
+        },
+        total=False,
+    )
+    decode_with = msgspec.json.Decoder(_READ_3 | list | str | int | float | bool | None).decode
+    SELECTOR = None
+    SELECTED = ()
+    decode_selected = decode_with
+    DECODE_ERRORS = (msgspec.DecodeError, UnicodeError, RecursionError)
+else:
+    decode_with = decode_json
+    SELECTOR = None
+    SELECTED = ()
+    decode_selected = decode_with
+    DECODE_ERRORS = (ValueError, RecursionError)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -5,7 +5,16 @@
 # sha256 of the mapping file: 818d0f1165153e02f5e7f23d73c67b78bfc41f65105cdba585c2ad56b0b87370
 """Accoil call bodies from source events, compiled from one accoil-map mapping."""
 
+import json
 import re
+import typing
+
+try:  # msgspec decodes only what the mapping reads; without it, json decodes all
+    import msgspec
+except ImportError:
+    HAS_MSGSPEC = False
+else:
+    HAS_MSGSPEC = True
 
 MAPPING_NAME = "segment"
 MAPPING_SOURCE = "segment"
@@ -152,6 +161,93 @@ def transform(event, reasons=None):
         body["timestamp"] = x_timestamp
         return [body]
     return []
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading NDJSON lines: `transform_line(line)` is `transform` of the event on the line.
+# --------------------------------------------------------------------------------------------------
+
+
+class InvalidLine(ValueError):
+    """A line that is not a JSON value this module reads (the message says why)."""
+
+
+def transform_line(line, reasons=None):
+    """`transform` of the event on one NDJSON line (bytes, without or with its line ending).
+
+    Raises InvalidLine for a line that is not JSON, RejectEvent as `transform` does.
+    """
+    return transform(decode_line(line), reasons)
+
+
+def decode_line(line):
+    """The event on one NDJSON line, holding the fields the mapping reads.
+
+    With msgspec, objects the mapping reads only some keys of hold only those
+    keys, and values it does not read are skipped: checked as JSON, never built
+    (so an unread number beyond a double's range does not refuse the line).
+    Without msgspec, the whole line is decoded. Invalid UTF-8 refuses a line
+    either way. Raises InvalidLine.
+    """
+    try:
+        if not line.isascii():
+            line.decode()  # invalid UTF-8 anywhere refuses the line, read or not
+        event = decode_with(line)
+        if SELECTED and event.__class__ is dict and event.get(SELECTOR) in SELECTED:
+            event = decode_selected(line)
+        return event
+    except DECODE_ERRORS as exc:
+        raise InvalidLine(str(exc) or exc.__class__.__name__) from None
+
+
+def json_number(text):
+    """A JSON number with a fraction or exponent, refused beyond a double's range (as msgspec)."""
+    number = float(text)
+    if number - number != 0.0:
+        raise ValueError("Number out of range")
+    return number
+
+
+def json_constant(name):
+    """NaN, Infinity and -Infinity are not JSON (Python's json reads them otherwise)."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_json(line):
+    """The whole line, decoded by the standard library with msgspec's rules for numbers."""
+    return json.loads(line.decode(), parse_float=json_number, parse_constant=json_constant)
+
+
+if HAS_MSGSPEC:
+    # event['context']: the keys the rules read
+    _READ_1 = typing.TypedDict("_READ_1", {"groupId": typing.Any}, total=False)
+    # event: the keys the rules read
+    _READ_2 = typing.TypedDict(
+        "_READ_2",
+        {
+            "anonymousId": typing.Any,
+            "context": _READ_1 | list | str | int | float | bool | None,
+            "event": typing.Any,
+            "groupId": typing.Any,
+            "name": typing.Any,
+            "timestamp": typing.Any,
+            "traits": typing.Any,
+            "type": typing.Any,
+            "userId": typing.Any,
+        },
+        total=False,
+    )
+    decode_with = msgspec.json.Decoder(_READ_2 | list | str | int | float | bool | None).decode
+    SELECTOR = None
+    SELECTED = ()
+    decode_selected = decode_with
+    DECODE_ERRORS = (msgspec.DecodeError, UnicodeError, RecursionError)
+else:
+    decode_with = decode_json
+    SELECTOR = None
+    SELECTED = ()
+    decode_selected = decode_with
+    DECODE_ERRORS = (ValueError, RecursionError)
 
 
 # --------------------------------------------------------------------------------------------------
