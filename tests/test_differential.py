@@ -2,6 +2,8 @@
 
 For every generated (mapping, event) pair the compiled module's
 `transform(event, reasons)` and `Interpreter(mapping).transform(event, reasons)`
+(and the module's byte path, `transform_line` of the event's JSON line, decoded
+by msgspec into the fields the mapping reads, or by json without msgspec)
 must return the same payloads (compared with ==, with `repr` and as JSON text,
 so key order, int/float and bool/int differences count), the same reasons,
 or both raise RejectEvent with the same message; neither may raise anything
@@ -26,6 +28,7 @@ import copy
 import functools
 import json
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -76,6 +79,31 @@ class Compiled:
         #: Warnings raised while compiling the generated source (e.g. SyntaxWarning).
         self.warnings = [f"{w.category.__name__}: {w.message}" for w in caught]
         self.interpreter = Interpreter(mapping)
+        #: The same module where msgspec is not installed: lines are decoded by json.
+        self.without_msgspec = import_without_msgspec(self.source, mapping.name)
+
+
+def import_without_msgspec(source: str, name: str):
+    """The module as a vendored copy sees it where msgspec is not installed."""
+    saved = sys.modules.get("msgspec")
+    sys.modules["msgspec"] = None  # `import msgspec` raises ImportError
+    try:
+        module = import_source(source, name)
+    finally:
+        if saved is None:
+            del sys.modules["msgspec"]
+        else:
+            sys.modules["msgspec"] = saved
+    assert not module.HAS_MSGSPEC
+    return module
+
+
+def as_line(event) -> list[bytes]:
+    """NDJSON lines of the event (escaped and not), or none when JSON cannot carry it."""
+    try:
+        return [json.dumps(event, ensure_ascii=ascii, allow_nan=False).encode() for ascii in (0, 1)]
+    except (ValueError, TypeError, UnicodeEncodeError, RecursionError):
+        return []  # NaN, infinities, lone surrogates: no JSON line holds them
 
 
 @functools.lru_cache(maxsize=256)
@@ -146,6 +174,26 @@ def assert_agree(compiled: Compiled, event) -> None:
         )
     for name, after in (("compiled", event_c), ("interpreter", event_i), ("compiled", event_n)):
         assert _strict(after) == original, f"the {name} transform mutated the event" + context()
+    assert_byte_path_agrees(compiled, event, got_c)
+
+
+def _run_line(module, line: bytes):
+    return _run(module.transform_line, module.RejectEvent, line)
+
+
+def assert_byte_path_agrees(compiled: Compiled, event, expected) -> None:
+    """`transform_line` of the event's JSON line, decoded by msgspec into the fields the
+    mapping reads (and by json without msgspec), gives what `transform(event)` gives:
+    the same payloads, reasons and rejections."""
+    for line in as_line(event):
+        for module in (compiled.module, compiled.without_msgspec):
+            got = _run_line(module, line)
+            decoded = "msgspec" if module.HAS_MSGSPEC else "json"
+            assert _strict(got) == _strict(expected), (
+                f"transform_line ({decoded}) differs from transform"
+                f"\n--- mapping ---\n{compiled.text}\n--- line ---\n{line!r}"
+                f"\n--- transform ---\n{expected!r}\n--- transform_line ---\n{got!r}"
+            )
 
 
 # --------------------------------------------------------------------------

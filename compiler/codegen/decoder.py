@@ -134,6 +134,8 @@ def _tree(roots: Roots, defines: Defines) -> dict:
         if used:
             _mark(tree, path_of(root, defines))
         for node in ir.walk(root):
+            if isinstance(node, ir.Jmes):  # a JMESPath expression over the whole event
+                _mark(tree, ())
             for child in ir.children(node):
                 # `a.b` reads `a` through a key, not whole; anything else uses the child's value.
                 if not (isinstance(node, ir.GetKey) and child is node.target):
