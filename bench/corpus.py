@@ -811,3 +811,18 @@ def write_ndjson(path: str, events: Iterable[dict], repeat: int = 1) -> int:
     with open(path, "wb") as out:
         out.writelines(lines for _ in range(repeat))
     return len(lines) * repeat
+
+
+def widened(events: Iterable[dict], properties: int = 200, seed: int = SEED) -> list[dict]:
+    """The events with `properties` more event properties each (about 5 KB an Amplitude
+    event): wide events, where reading only what a mapping reads matters most."""
+    rng = random.Random(f"{seed}:wide")
+    wide = []
+    for event in events:
+        bag = dict(event.get("event_properties") or {})
+        for number in range(properties):
+            bag[f"prop_{number:03d}"] = (
+                rng.choice(("on", "off", "beta", "control")) if number % 3 else below(rng, 0, 10**6)
+            )
+        wide.append({**event, "event_properties": bag})
+    return wide

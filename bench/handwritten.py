@@ -104,37 +104,7 @@ def _without_nulls(value) -> dict:
 PAGE_VIEWED = "[Amplitude] Page Viewed"
 
 
-def _amplitude_time(value) -> str | None:
-    """`2024-05-01 12:00:00.123000` (what Amplitude exports) -> `2024-05-01T12:00:00.123Z`."""
-    if (
-        value.__class__ is str
-        and len(value) == 26
-        and value[10] == " "
-        and value[19] == "."
-        and value[4] == "-"
-        and value[13] == ":"
-    ):
-        return value[:10] + "T" + value[11:23] + "Z"
-    return _iso_utc(value)
-
-
-def _additional_properties(event: dict) -> dict | None:
-    """trial_end, plan_type and status, those that are present."""
-    props = {}
-    event_props = event.get("event_properties")
-    if isinstance(event_props, dict):
-        trial_end = event_props.get("trial_end")
-        if trial_end is not None:
-            props["trial_end"] = trial_end
-    user_props = event.get("user_properties")
-    if isinstance(user_props, dict):
-        plan_type = user_props.get("plan_type")
-        if plan_type is not None:
-            props["plan_type"] = plan_type
-        status = user_props.get("status")
-        if status is not None:
-            props["status"] = status
-    return props or None
+_FROM_ISO = datetime.fromisoformat
 
 
 def _primary_group(event: dict) -> dict | None:
@@ -166,10 +136,9 @@ def _primary_group(event: dict) -> dict | None:
     return {"groupId": group_id, "traits": traits}
 
 
-def _page_name(event: dict) -> str | None:
+def _page_name(props: dict | None) -> str | None:
     """`Page Viewed <title>`, else `Page Viewed <path>`; None with neither."""
-    props = event.get("event_properties")
-    if not isinstance(props, dict):
+    if props is None:
         return None
     title = props.get("[Amplitude] Page Title")
     if title is None or title == "":
@@ -182,12 +151,32 @@ def _page_name(event: dict) -> str | None:
 
 
 def amplitude(event, reasons: list | None = None) -> list[dict]:
-    """mappings/amplitude.yaml by hand."""
-    if not isinstance(event, dict):
+    """mappings/amplitude.yaml by hand: the common path (product events and page views)
+    inline, each field read once, no helper call unless a value is unusual."""
+    if event.__class__ is not dict:
         raise RejectEvent("the event is not a JSON object")
     event_type = event.get("event_type")
     user_id = event.get("user_id")
-    timestamp = _amplitude_time(event.get("event_time"))
+    when = event.get("event_time")
+    timestamp = None
+    if (
+        when.__class__ is str
+        and len(when) == 26
+        and when[10] == " "
+        and when[19] == "."
+        and when[4] == "-"
+        and when[7] == "-"
+        and when[13] == ":"
+        and when[16] == ":"
+        and when.isascii()
+    ):
+        try:
+            if _FROM_ISO(when).tzinfo is None:
+                timestamp = when[:10] + "T" + when[11:23] + "Z"
+        except ValueError:
+            pass
+    if timestamp is None:
+        timestamp = _iso_utc(when)
     if event_type == "$identify":
         if user_id.__class__ is not str or user_id == "" or timestamp is None:
             _record(reasons, "identify", (("userId", user_id), ("timestamp", timestamp)))
@@ -209,8 +198,11 @@ def amplitude(event, reasons: list | None = None) -> list[dict]:
         body["timestamp"] = timestamp
         body["traits"] = group["traits"]
         return [body]
+    event_props = event.get("event_properties")
+    if event_props.__class__ is not dict:
+        event_props = None
     if event_type == PAGE_VIEWED:
-        rule, name = "page_views", _page_name(event)
+        rule, name = "page_views", _page_name(event_props)
     else:
         rule, name = "events", event_type
     if (
@@ -223,12 +215,48 @@ def amplitude(event, reasons: list | None = None) -> list[dict]:
         _record(reasons, rule, (("event", name), ("userId", user_id), ("timestamp", timestamp)))
         return []
     body = {"type": "track", "event": name, "userId": user_id, "timestamp": timestamp}
-    props = _additional_properties(event)
-    if props is not None:
+    props = {}
+    if event_props is not None:
+        trial_end = event_props.get("trial_end")
+        if trial_end is not None:
+            props["trial_end"] = trial_end
+    user_props = event.get("user_properties")
+    if user_props.__class__ is dict:
+        plan_type = user_props.get("plan_type")
+        if plan_type is not None:
+            props["plan_type"] = plan_type
+        status = user_props.get("status")
+        if status is not None:
+            props["status"] = status
+    if props:
         body["properties"] = props
-    group = _primary_group(event)
-    if group is not None:
-        body["groupTraits"] = [group]
+    groups = event.get("groups")
+    group_props = event.get("group_properties")
+    if groups.__class__ is dict and group_props.__class__ is dict:
+        # the primary group inline: the smallest (group id, group type), no sort
+        best = None
+        for group_type, ids in groups.items():
+            kind = ids.__class__
+            if kind is str or kind is int:
+                ids = (ids,)
+            elif kind is not list:
+                continue
+            if group_type.__class__ is not str:
+                continue
+            for group_id in ids:
+                if group_id.__class__ is not str:
+                    if group_id.__class__ is not int:
+                        continue
+                    group_id = str(group_id)
+                if best is None or (group_id, group_type) < best:
+                    best = (group_id, group_type)
+        if best is not None:
+            group_id, group_type = best
+            by_id = group_props.get(group_type)
+            found = by_id.get(group_id) if by_id.__class__ is dict else None
+            traits = dict(found) if found.__class__ is dict else {}
+            traits["group_type"] = group_type
+            body["groupTraits"] = [{"groupId": group_id, "traits": traits}]
     return [body]
 
 
@@ -325,13 +353,29 @@ def _segment_group(event: dict, user_id, timestamp, reasons: list | None) -> lis
 
 
 def _posthog_time(value) -> str | None:
-    """`2024-05-01T09:00:00.000Z` passes as is; `...:00Z` gains `.000`; the rest falls back."""
-    if value.__class__ is str and value[-1:] == "Z" and value[10:11] == "T":
+    """`2024-05-01T09:00:00.000Z` passes as is; `...:00Z` gains `.000`; the rest falls back.
+
+    Validated as the mapping's `as: timestamp` does: `fromisoformat` checks the
+    digits and the calendar and must find UTC.
+    """
+    if (
+        value.__class__ is str
+        and value[-1:] == "Z"
+        and value[10:11] == "T"
+        and value[4:5] == "-"
+        and value[7:8] == "-"
+        and value[13:14] == ":"
+        and value[16:17] == ":"
+        and value.isascii()
+    ):
         size = len(value)
-        if size == 24 and value[19] == ".":
-            return value
-        if size == 20:
-            return value[:19] + ".000Z"
+        try:
+            if size == 24 and value[19] == "." and _FROM_ISO(value).tzinfo is UTC:
+                return value
+            if size == 20 and _FROM_ISO(value).tzinfo is UTC:
+                return value[:19] + ".000Z"
+        except ValueError:
+            pass
     return _iso_utc(value)
 
 

@@ -18,6 +18,7 @@ class Result:
     seconds: float
     events: int
     note: str = ""
+    rounds: tuple[float, ...] = ()  # the seconds of every round, in order
 
     @property
     def per_event(self) -> float:
@@ -53,7 +54,14 @@ def measure(rows: Sequence[Row], repeat: int) -> list[Result]:
             row.run()
             times[row.name].append(time.perf_counter() - start)
     return [
-        Result(row.name, statistics.median(times[row.name]), row.events, row.note) for row in rows
+        Result(
+            row.name,
+            statistics.median(times[row.name]),
+            row.events,
+            row.note,
+            tuple(times[row.name]),
+        )
+        for row in rows
     ]
 
 
@@ -83,9 +91,35 @@ def ratio(result: Result, baseline: Result) -> float:
     return result.per_event / baseline.per_event
 
 
+def ratio_range(result: Result, baseline: Result) -> tuple[float, float]:
+    """The lowest and highest `ratio` over the rounds (each round times both rows)."""
+    ratios = [
+        (mine / result.events) / (theirs / baseline.events)
+        for mine, theirs in zip(result.rounds, baseline.rounds)
+    ] or [ratio(result, baseline)]
+    return min(ratios), max(ratios)
+
+
+def speedup(result: Result, baseline: Result) -> tuple[float, tuple[float, float]]:
+    """How many times the events/s of `baseline` `result` reaches: the median and range."""
+    low, high = ratio_range(baseline, result)
+    return ratio(baseline, result), (low, high)
+
+
+def judged(label: str, value: float, span: tuple[float, float], target: str, ok: bool) -> str:
+    """`label = 1.45x (range 1.40-1.52; target >= 1.4x): ok`."""
+    low, high = span
+    return (
+        f"{label} = {value:.2f}x (range {low:.2f}-{high:.2f}; target {target}): "
+        f"{'ok' if ok else 'MISSED'}"
+    )
+
+
 def steady(result: Result, startup: float) -> Result:
     """A wall-time result with a fixed start-up cost taken out."""
-    return Result(result.name, max(result.seconds - startup, 1e-9), result.events, result.note)
+    rounds = tuple(max(seconds - startup, 1e-9) for seconds in result.rounds)
+    seconds = max(result.seconds - startup, 1e-9)
+    return Result(result.name, seconds, result.events, result.note, rounds)
 
 
 def format_table(results: Sequence[Result], baseline: Result, baseline_label: str) -> str:
