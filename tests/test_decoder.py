@@ -205,14 +205,20 @@ def test_a_read_number_beyond_a_double_refuses_the_line():
     assert record["status"] == "rejected" and record["reason"].startswith("invalid JSON: ")
 
 
-def test_invalid_utf8_anywhere_refuses_the_line():
-    """Kept as before: bytes that are not UTF-8, even in an unread string, refuse the line."""
+def test_invalid_utf8_is_refused_where_the_mapping_reads_it_only():
+    """Decided, the same rule as for numbers: an unread string is checked as JSON, not
+    decoded; a string the mapping reads must be UTF-8."""
     module = module_of("amplitude")
-    line = line_with()[:-1] + b', "unread": "caf\xe9"}'
+    unread = line_with()[:-1] + b', "unread": "caf\xe9"}'
+    assert module.transform_line(unread) == module.transform(GOOD)
+    payloads, rejects = run_lines(module, unread)
+    assert payloads == module.transform(GOOD) and rejects == []
+    read = line_with().replace(b'"u1"', b'"caf\xe9"')
     with pytest.raises(module.InvalidLine):
-        module.decode_line(line)
-    _, [record] = run_lines(module, line)
+        module.decode_line(read)
+    _, [record] = run_lines(module, read)
     assert record["reason"].startswith("invalid JSON: ") and "utf-8" in record["reason"].lower()
+    assert record["raw"] == read.decode("utf-8", "backslashreplace")
 
 
 def test_integers_beyond_64_bits_are_read_exactly_and_never_rounded_on_output():

@@ -209,8 +209,8 @@ def build_input(name: str) -> Input:
     data.add(b'{"' + read + b'": ' + b"9" * 5000 + b"}", status="rejected", keywords=(*invalid, "number"))
     data.add(b'{"type": "track", "event": "\\ud800", "userId": "u"}', status="rejected", keywords=invalid)
     data.add(b'{"\\udfff": 1}', status="rejected", keywords=invalid)
-    data.add(b'{"type": "track", "event": "caf\xe9", "userId": "u"}', status="rejected",
-             keywords=(*invalid, "utf-8"))
+    data.add(b'{"' + read + b'": "caf\xe9", "type": "track", "event": "x"}', status="rejected",
+             keywords=(*invalid, "utf-8"))  # in a field the mapping reads, as above
     data.add(b"\xff\xfe{}", status="rejected", keywords=invalid)
     data.add(b"\xef\xbb\xbf" + json.dumps(good[0]).encode(), status="rejected", keywords=invalid)
     data.add(b"")  # empty line

@@ -194,13 +194,11 @@ def decode_line(line):
 
     With msgspec, objects the mapping reads only some keys of hold only those
     keys, and values it does not read are skipped: checked as JSON, never built
-    (so an unread number beyond a double's range does not refuse the line).
-    Without msgspec, the whole line is decoded. Invalid UTF-8 refuses a line
-    either way. Raises InvalidLine.
+    (an unread number beyond a double's range, or bytes that are not UTF-8 in
+    an unread string, do not refuse the line). Without msgspec, the whole line
+    is decoded. Raises InvalidLine.
     """
     try:
-        if not line.isascii():
-            line.decode()  # invalid UTF-8 anywhere refuses the line, read or not
         event = decode_with(line)
         if SELECTED and event.__class__ is dict and event.get(SELECTOR) in SELECTED:
             event = decode_selected(line)
@@ -259,7 +257,7 @@ if HAS_MSGSPEC:
     SELECTOR = None
     SELECTED = ()
     decode_selected = decode_with
-    DECODE_ERRORS = (msgspec.DecodeError, UnicodeError, RecursionError)
+    DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
 else:
     decode_with = decode_json
     SELECTOR = None
