@@ -114,7 +114,7 @@ def cli_row(mapping: str, path: str, events: int, workers: int) -> Row:
         subprocess.run(cli_command(mapping, path, workers), check=True, cwd=REPO)
         CPU.setdefault(name, []).append(_children_cpu() - before)
 
-    return Row(name, run, events, "subprocess, wall time incl. startup")
+    return Row(name, run, events, "subprocess, wall time incl. startup", wall=True)
 
 
 def startup_seconds(mapping: str, empty: str, *extra: str) -> float:

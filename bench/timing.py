@@ -39,10 +39,17 @@ class Row:
     run: Callable[[], object]
     events: int
     note: str = ""
+    wall: bool = False  # always timed on the wall clock (a subprocess)
+
+
+#: The clock of in-process rows: wall time, or this process's CPU time (`--cpu`), which
+#: a shared machine's other load moves far less.
+CLOCK: list[Callable[[], float]] = [time.perf_counter]
 
 
 def measure(rows: Sequence[Row], repeat: int) -> list[Result]:
-    """Median `time.perf_counter` wall time of each row over `repeat` rounds.
+    """Median time of each row over `repeat` rounds (`CLOCK`, or the wall clock for rows
+    that run a subprocess).
 
     Rounds interleave the rows (row 1, row 2, ..., row 1, row 2, ...), so a
     noisy neighbour or a CPU frequency change hits every row alike.
@@ -50,9 +57,10 @@ def measure(rows: Sequence[Row], repeat: int) -> list[Result]:
     times: dict[str, list[float]] = {row.name: [] for row in rows}
     for _ in range(repeat):
         for row in rows:
-            start = time.perf_counter()
+            clock = time.perf_counter if row.wall else CLOCK[0]
+            start = clock()
             row.run()
-            times[row.name].append(time.perf_counter() - start)
+            times[row.name].append(clock() - start)
     return [
         Result(
             row.name,
