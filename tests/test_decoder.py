@@ -360,3 +360,14 @@ def test_the_audit_allows_what_the_decoder_uses():
         "T = typing.TypedDict('T', {'a': typing.Any}, total=False)\n"
         "d = msgspec.json.Decoder(T | None).decode\nE = (msgspec.DecodeError, RecursionError)\n"
     )
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_counts_are_the_same_with_and_without_a_rejects_file(name):
+    """Dropped calls are counted under one cached key when no record is written."""
+    module = module_of(name)
+    data = b"".join(orjson.dumps(event) + b"\n" for event in corpus.generate(name, 2000))
+    counted = run_stream(module, io.BytesIO(data), io.BytesIO(), None)
+    recorded = run_stream(module, io.BytesIO(data), io.BytesIO(), io.BytesIO())
+    assert counted == recorded
+    assert counted.dropped_calls + counted.skipped > 0  # the corpus exercises them
