@@ -371,3 +371,26 @@ def test_counts_are_the_same_with_and_without_a_rejects_file(name):
     recorded = run_stream(module, io.BytesIO(data), io.BytesIO(), io.BytesIO())
     assert counted == recorded
     assert counted.dropped_calls + counted.skipped > 0  # the corpus exercises them
+
+
+SELECTING = """version: 1
+name: m
+source: custom
+rules:
+  - name: copy
+    when: "kind == 'copy'"
+    emit: {type: identify, userId: "{{ u }}", timestamp: "2024", traits: {path: obj}}
+  - name: read
+    when: "kind != 'copy'"
+    emit: {type: page, timestamp: "{{ obj.t }}"%s}
+"""
+
+
+def test_a_rule_that_widens_a_read_is_selected_unless_everything_is_read_anyway():
+    plan = decoder_plan(mapping_of(SELECTING % ""))
+    assert (plan.selector, plan.selected) == ("kind", ("copy",))
+    assert keys(plan.fast) == {"kind": "whole", "obj": {"t": "whole"}}
+    assert keys(plan.full) == {"kind": "whole", "obj": "whole", "u": "whole"}
+    whole = decoder_plan(mapping_of(SELECTING % ', name: {path: "to_string(z)"}'))
+    assert whole == decoder_plan(mapping_of(SELECTING % ', name: {path: "@"}'))
+    assert whole.fast.whole and whole.selector is None

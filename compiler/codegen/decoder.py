@@ -13,9 +13,14 @@ A value of another type than the tree expects (an array where an object is
 read through keys, a number where text is) is decoded whole, as a full parse
 would: every object type is declared as `<TypedDict> | list | str | int |
 float | bool | None`, so no event leaves the fast path for its types. Keys
-outside ASCII are read whole with their object (msgspec 0.18-0.19 matches
-such TypedDict keys wrongly). A mapping that reads the whole event (a
-JMESPath expression outside the compiled subset, `@`) decodes whole lines.
+outside ASCII are read whole with their object (msgspec 0.23 does not match
+such TypedDict keys). A mapping that reads the whole event (a JMESPath
+expression outside the compiled subset, `@`) decodes whole lines.
+
+A rule that reads whole an object the other rules read only some keys of
+(`$identify` copying `user_properties`) is left out of the first decode when
+an equality test of one top-level field selects it (`decoder_plan`): such
+events are decoded again into everything the mapping reads.
 
 Without msgspec installed the module decodes with the standard library's
 `json`, with msgspec's rules for numbers (exact integers; NaN, Infinity and
@@ -91,7 +96,7 @@ def decoder_plan(mapping: ir.Mapping) -> DecoderPlan:
             selector, selected = key, selected | texts
             kept.remove(rule)
     fast = _frozen(_tree(_roots(mapping, kept), defines))
-    if selector is None:
+    if selector is None or fast.whole:  # nothing to leave out
         return DecoderPlan(fast)
     return DecoderPlan(fast, selector, tuple(sorted(selected)), reads(mapping))
 
