@@ -210,16 +210,13 @@ def transform_block(
     """
     out: list[bytes] = []
     rejects: list[bytes] = []
-    lines = block.split(b"\n")
-    if not lines[-1]:
-        lines.pop()  # the block's last line ended with a newline
     paused = gc.isenabled()
     gc.disable()
     try:
         stats = process_lines(
             module.transform,
             module.RejectEvent,
-            enumerate(lines, first_line),
+            enumerate(io.BytesIO(block), first_line),  # lines as a file gives them
             out.append,
             rejects.append if keep_rejects else None,
             module.decode_line,

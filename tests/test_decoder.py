@@ -394,3 +394,27 @@ def test_a_rule_that_widens_a_read_is_selected_unless_everything_is_read_anyway(
     whole = decoder_plan(mapping_of(SELECTING % ', name: {path: "to_string(z)"}'))
     assert whole == decoder_plan(mapping_of(SELECTING % ', name: {path: "@"}'))
     assert whole.fast.whole and whole.selector is None
+
+
+def test_reject_records_are_those_of_the_orjson_path():
+    """Invalid lines keep orjson's words (positions included: a line keeps its ending),
+    and every record holds the whole event, as before the decoder."""
+    from accoil_map.runner import process_lines
+
+    module = module_of("amplitude")
+    good = [orjson.dumps(event) + b"\n" for event in corpus.generate("amplitude", 300)]
+    bad = [b'{"event_type": "Clicked", "user_id": \n', b"\n", b"[1, 2]\r\n", b"{} x\n"]
+    data = b"".join(good[:100] + bad + good[100:])
+    calls, rejects = io.BytesIO(), io.BytesIO()
+    stats = run_stream(module, io.BytesIO(data), calls, rejects)
+    expected_calls, expected_rejects = [], []
+    expected = process_lines(
+        module.transform,
+        module.RejectEvent,
+        enumerate(io.BytesIO(data), 1),
+        expected_calls.append,
+        expected_rejects.append,
+    )
+    assert calls.getvalue() == b"".join(expected_calls)
+    assert rejects.getvalue() == b"".join(expected_rejects)
+    assert stats == expected
