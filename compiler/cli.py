@@ -197,6 +197,40 @@ def cmd_explain(args) -> int:
     return EXIT_OK
 
 
+def _module_of(raw: bytes, name: str):
+    """Check, compile and import a mapping given as bytes; `name` is its name in messages."""
+    from .modules import import_source
+    from .pipeline import check, compile_source
+
+    checked = check(raw, filename=name)
+    _print_diagnostics(checked.warnings)
+    return import_source(compile_source(checked), checked.mapping.name)
+
+
+def cmd_diff(args) -> int:
+    from .diff import RENDERERS, RevisionError, diff_modules, mapping_at_revision
+    from .runner import open_input
+
+    if (args.base is None) == (args.new is None):
+        raise UsageError("diff needs OLD NEW, or MAPPING --base GIT_REF")
+    new_path = args.new or args.old
+    if args.base is not None:
+        try:
+            old_raw = mapping_at_revision(_existing(args.old), args.base)
+        except RevisionError as exc:
+            raise UsageError(str(exc)) from exc
+        # `path@REF`: messages say which text, and a relative events_schema still resolves.
+        old_name = f"{args.old}@{args.base}"
+    else:
+        old_raw, old_name = _mapping_bytes(args.old), args.old
+    old = _module_of(old_raw, old_name)
+    new = _module_of(_mapping_bytes(new_path), new_path)
+    with open_input(_existing(args.input)) as infile:
+        report = diff_modules(old, new, enumerate(infile, 1), old_name, new_path)
+    print(RENDERERS[args.format](report))
+    return EXIT_INVALID if args.exit_code and report.changed else EXIT_OK
+
+
 def cmd_send(args) -> int:
     from .delivery.command import send_calls
 
@@ -269,6 +303,17 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("mapping", metavar="MAPPING")
     explain.add_argument("event", metavar="EVENT.json")
     explain.set_defaults(handler=cmd_explain)
+
+    diff = commands.add_parser("diff", help="what a mapping change does to real events")
+    diff.add_argument("old", metavar="OLD", help="the mapping before (or MAPPING with --base)")
+    diff.add_argument("new", nargs="?", metavar="NEW", help="the mapping after")
+    diff.add_argument("--base", metavar="GIT_REF", help="compare MAPPING with itself at GIT_REF")
+    diff.add_argument(
+        "-i", "--input", default="-", metavar="EVENTS", help="NDJSON, plain or gzip (- = stdin)"
+    )
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    diff.add_argument("--exit-code", action="store_true", help="exit 1 when any event changed")
+    diff.set_defaults(handler=cmd_diff)
 
     send = commands.add_parser(
         "send", help="deliver call bodies to Accoil: retries, journal, dead letters"
