@@ -53,18 +53,37 @@ def _checked(path: str):
     return checked
 
 
+def _validate_one(path: str) -> tuple[list, str | None]:
+    """A mapping's diagnostics and its `ok (N rules)` line, None when it is invalid."""
+    from .pipeline import check
+
+    try:
+        checked = check(_existing(path))
+    except MappingError as exc:
+        return exc.diagnostics, None
+    return list(checked.warnings), f"ok ({plural(len(checked.mapping.rules), 'rule')})"
+
+
 def cmd_validate(args) -> int:
+    from .errors import github_command
+
     status = EXIT_OK
     for path in args.mappings:
-        try:
-            checked = _checked(path)
-        except MappingError as exc:
-            _print_diagnostics(exc.diagnostics)
-            count = sum(d.severity == "error" for d in exc.diagnostics)
+        diagnostics, verdict = _validate_one(path)
+        if args.format == "text":
+            _print_diagnostics(diagnostics)
+        for diagnostic in diagnostics if args.format != "text" else ():
+            if args.format == "json":
+                print(orjson.dumps(diagnostic.as_json()).decode())
+            else:
+                print(github_command(diagnostic))
+        if verdict is None:
+            count = sum(d.severity == "error" for d in diagnostics)
             print(f"{path}: invalid ({plural(count, 'problem')})", file=sys.stderr)
             status = EXIT_INVALID
         else:
-            print(f"{path}: ok ({plural(len(checked.mapping.rules), 'rule')})")
+            # stdout carries only the diagnostics in the machine formats.
+            print(f"{path}: {verdict}", file=sys.stdout if args.format == "text" else sys.stderr)
     return status
 
 
@@ -264,6 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check mappings (schema and semantics)")
     validate.add_argument("mappings", nargs="+", metavar="MAPPING")
+    validate.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text (default); json: one object per diagnostic a line; "
+        "github: GitHub Actions annotations",
+    )
     validate.set_defaults(handler=cmd_validate)
 
     compile_ = commands.add_parser("compile", help="write one Python module per mapping")

@@ -49,8 +49,10 @@ class _Lowerer:
         )
         self.diagnostics: list[Diagnostic] = []
 
-    def error(self, path: tuple, message: str, hint: str | None = None, offset: int = 0) -> None:
-        self.diagnostics.append(self.doc.diagnostic(path, message, hint, offset=offset))
+    def error(
+        self, path: tuple, message: str, hint: str | None, *, code: str, offset: int = 0
+    ) -> None:
+        self.diagnostics.append(self.doc.diagnostic(path, message, hint, offset=offset, code=code))
 
     def line(self, path: tuple) -> int:
         return self.doc.locate(path).line
@@ -140,7 +142,7 @@ class _Lowerer:
         try:
             return ir.constant(value, self.line(path))
         except ir.ConstantError as exc:
-            self.error(path, str(exc))
+            self.error(path, str(exc), None, code="AM207")
             return ir.Const(None)
 
     def modifiers(self, expr: ir.Expr, node: dict, path: tuple) -> ir.Expr:
@@ -182,11 +184,13 @@ class _Lowerer:
         try:
             return lower_template(text, self.names, self.line(path))
         except TemplateSyntaxError as exc:
-            self.error(path, exc.message, offset=_line_offset(text, exc.lineno))
+            self.error(
+                path, exc.message, None, code=exc.code, offset=_line_offset(text, exc.lineno)
+            )
         except ExpressionError as exc:
-            self.error(path, exc.message, exc.hint, offset=exc.position(text))
+            self.error(path, exc.message, exc.hint, code=exc.code, offset=exc.position(text))
         except ir.ConstantError as exc:
-            self.error(path, str(exc))
+            self.error(path, str(exc), None, code="AM207")
         return ir.Const(None)
 
     def jmespath(self, text: str, path: tuple) -> ir.Expr:
@@ -194,19 +198,19 @@ class _Lowerer:
         try:
             expr = lower_jmespath(text, self.line(path))
         except JmespathSyntaxError as exc:
-            self.error(path, exc.message, offset=exc.position)
+            self.error(path, exc.message, None, code=exc.code, offset=exc.position)
             return ir.Const(None)
         except ExpressionError as exc:
-            self.error(path, exc.message, exc.hint, offset=exc.position(text))
+            self.error(path, exc.message, exc.hint, code=exc.code, offset=exc.position(text))
             return ir.Const(None)
         except ir.ConstantError as exc:
-            self.error(path, str(exc))
+            self.error(path, str(exc), None, code="AM207")
             return ir.Const(None)
         for field, hint in self.names.unknown_fields(expr):
             if field in self.names.defines:
                 hint = "defines are names in templates; JMESPath reads the event only"
             message = f"'{field}' is not a field of {self.names.source} events"
-            self.error(path, message, hint, offset=name_offset(text, field))
+            self.error(path, message, hint, code="AM203", offset=name_offset(text, field))
         return expr
 
 

@@ -14,10 +14,16 @@ class ExpressionError(Exception):
     """A problem inside one expression; `needle` is the text it is about, if any."""
 
     def __init__(
-        self, message: str, needle: str = "", hint: str | None = None, offset: int | None = None
+        self,
+        message: str,
+        needle: str = "",
+        hint: str | None = None,
+        offset: int | None = None,
+        *,
+        code: str,
     ):
         super().__init__(message)
-        self.message, self.needle, self.hint = message, needle, hint
+        self.message, self.needle, self.hint, self.code = message, needle, hint, code
         self.offset = offset  # where in the expression's text, when the translator knows
 
     def position(self, text: str) -> int:
@@ -32,6 +38,7 @@ def nested_too_deep() -> ExpressionError:
     return ExpressionError(
         f"the expression nests deeper than {MAX_NESTING} levels",
         hint="split it into defines, or use contains([...], x) for a long || chain",
+        code="AM206",
     )
 
 
@@ -53,6 +60,7 @@ class Names:
                 name,
                 self.hint(name, self.defines | self.fields)
                 or f"names are define: names or top-level fields of {self.source} events",
+                code="AM202",
             )
         return ir.GetKey(ir.Event(), name, line=line)
 

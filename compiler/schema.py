@@ -106,16 +106,18 @@ def _diagnose(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
     elif error.validator == "required":
         yield _missing(doc, path, error)
     elif error.validator == "enum":
-        yield doc.diagnostic(path, *_enum_message(error))
+        yield doc.diagnostic(path, *_enum_message(error), code="AM107")
     elif _required_call_key(doc, path) and error.validator in ("type", "minLength"):
         call_type, key = doc.data["rules"][path[1]]["emit"]["type"], path[3]
         yield doc.diagnostic(
             path,
             f"{call_name(call_type)} needs '{key}', and this constant never fits: "
             f"{requirement(key)}",
+            code="AM109",
         )
     else:
-        yield doc.diagnostic(path, *_message(error, _subject(path)))
+        message, hint, code = _message(error, _subject(path))
+        yield doc.diagnostic(path, message, hint, code=code)
 
 
 def _required_call_key(doc: Document, path: tuple) -> bool:
@@ -138,9 +140,11 @@ def _unknown_keys(doc: Document, path: tuple, error: ValidationError) -> Iterato
             operator = error.schema["required"][0]
             message = f"'{key}' cannot be combined with '{operator}'"
             hint = "an operator mapping holds exactly one operator; nest the other as a value"
+            code = "AM102"
         else:
             message, hint = f"unknown key '{key}' in {where}", _did_you_mean(key, allowed)
-        yield doc.diagnostic((*path, key), message, hint, at_key=True)
+            code = "AM101"
+        yield doc.diagnostic((*path, key), message, hint, at_key=True, code=code)
 
 
 def _bad_key(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
@@ -159,6 +163,7 @@ def _bad_key(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
             f"'{key}' only applies to an operator ({', '.join(OPERATORS)})",
             hint,
             at_key=True,
+            code="AM103",
         )
     noun = error.schema.get("title", "key")
     return doc.diagnostic(
@@ -166,6 +171,7 @@ def _bad_key(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
         f"'{key}' is not a valid {noun}",
         f"it must match {error.validator_value}",
         at_key=True,
+        code="AM104",
     )
 
 
@@ -188,9 +194,10 @@ def _missing(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
             f"{call_name(error.instance['type'])} needs '{key}', and this rule does not produce it",
             f"add '{key}:' under emit",
             at_key=True,
+            code="AM106",
         )
     return doc.diagnostic(
-        path, f"missing required key '{key}' in {_noun(error.schema)}", at_key=True
+        path, f"missing required key '{key}' in {_noun(error.schema)}", at_key=True, code="AM105"
     )
 
 
@@ -205,27 +212,29 @@ def _enum_message(error: ValidationError) -> tuple[str, str]:
     return f"{_show(error.instance)} is not {_article(noun)} {noun}", hint
 
 
-def _message(error: ValidationError, subject: str) -> tuple[str, str | None]:
-    """A short message (and hint) about `subject` for the remaining validators."""
+def _message(error: ValidationError, subject: str) -> tuple[str, str | None, str]:
+    """A short message, hint and code about `subject` for the remaining validators."""
     value, expected, noun = error.instance, error.validator_value, error.schema.get("title")
     match error.validator:
         case "type":
             kinds = [expected] if isinstance(expected, str) else expected
             wanted = " or ".join(_YAML_TYPES[k] for k in kinds)
-            return f"{subject} must be {wanted}, not {_kind(value)}", None
+            return f"{subject} must be {wanted}, not {_kind(value)}", None, "AM108"
         case "const":
-            return f"{noun or 'value'} must be {json.dumps(expected)}", None
+            return f"{noun or 'value'} must be {json.dumps(expected)}", None, "AM110"
         case "pattern":
-            return f"{_show(value)} is not a valid {noun or 'value'}", f"it must match {expected}"
+            hint = f"it must match {expected}"
+            return f"{_show(value)} is not a valid {noun or 'value'}", hint, "AM111"
         case "minItems":
-            return f"{subject} needs at least {expected} item{'s' if expected > 1 else ''}", None
+            items = f"item{'s' if expected > 1 else ''}"
+            return f"{subject} needs at least {expected} {items}", None, "AM112"
         case "uniqueItems":
-            return f"{subject} lists an item twice", None
+            return f"{subject} lists an item twice", None, "AM113"
         case "minLength":
-            return f"{subject} must not be empty", None
+            return f"{subject} must not be empty", None, "AM114"
         case "minimum":
-            return f"{subject} must be at least {expected}", None
-    return error.message, None
+            return f"{subject} must be at least {expected}", None, "AM115"
+    return error.message, None, "AM199"
 
 
 def _article(noun: str) -> str:

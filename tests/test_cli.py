@@ -96,7 +96,7 @@ def test_validate_ok_prints_warnings_on_stderr(cli, tmp_path):
     assert cli("validate", tiny) == (
         0,
         f"{tiny}: ok (1 rule)\n",
-        f"{tiny}:5:3: warning: define 'spare' is never used\n",
+        f"{tiny}:5:3: warning[AM390]: define 'spare' is never used\n",
     )
 
 
@@ -105,7 +105,7 @@ def test_validate_invalid(cli, tmp_path):
     code, out, err = cli("validate", SEGMENT, bad)
     assert (code, out) == (1, f"{SEGMENT}: ok (5 rules)\n")
     assert err.splitlines() == [
-        f"{bad}:9:19: error: unknown name 'usr': not a define and not a field of segment events",
+        f"{bad}:9:19: error[AM202]: unknown name 'usr': not a define and not a field of segment events",
         "    hint: did you mean 'userId'?",
         f"{bad}: invalid (1 problem)",
     ]
@@ -115,8 +115,8 @@ def test_validate_counts_problems(cli, tmp_path):
     bad = write(tmp_path / "bad.yaml", BAD.replace("{{ timestamp }}", "{{ tmestamp }}"))
     code, out, err = cli("validate", bad)
     assert (code, out) == (1, "")
-    assert err.splitlines()[0].startswith(f"{bad}:9:19: error: unknown name 'usr'")
-    assert err.splitlines()[2].startswith(f"{bad}:10:22: error: unknown name 'tmestamp'")
+    assert err.splitlines()[0].startswith(f"{bad}:9:19: error[AM202]: unknown name 'usr'")
+    assert err.splitlines()[2].startswith(f"{bad}:10:22: error[AM202]: unknown name 'tmestamp'")
     assert err.splitlines()[-1] == f"{bad}: invalid (2 problems)"
 
 
@@ -157,7 +157,7 @@ def test_compile_invalid_writes_nothing(cli, tmp_path):
     bad = write(tmp_path / "bad.yaml", BAD)
     code, out, err = cli("compile", bad, "-o", str(tmp_path / "out"))
     assert (code, out) == (1, "")
-    assert err.startswith(f"{bad}:9:19: error: unknown name 'usr'")
+    assert err.startswith(f"{bad}:9:19: error[AM202]: unknown name 'usr'")
     assert not (tmp_path / "out").exists()
 
 
@@ -190,7 +190,7 @@ def test_run_invalid_mapping(cli, tmp_path):
     bad = write(tmp_path / "bad.yaml", BAD)
     code, out, err = cli("run", bad, "-i", "-", "-o", str(tmp_path / "out.ndjson"))
     assert (code, out) == (1, "")
-    assert err.startswith(f"{bad}:9:19: error: unknown name 'usr'")
+    assert err.startswith(f"{bad}:9:19: error[AM202]: unknown name 'usr'")
     assert not (tmp_path / "out.ndjson").exists()
 
 
