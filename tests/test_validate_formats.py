@@ -17,21 +17,11 @@ from accoil_map import Diagnostic
 from accoil_map.cli import main
 from accoil_map.errors import CODES, github_command
 from tests.conftest import ROOT
+from tests.test_cli import BAD as CLI_BAD
 from tests.test_diagnostics import CASES, report
 
-BAD = """\
-version: 1
-name: bad
-source: segment
-rules:
-  - name: r
-    emit:
-      type: track
-      event: "{{ event }}"
-      userId: "{{ usr }}"
-      timestamp: "{{ timestamp }}"
-      properties: {pth: x}
-"""
+#: test_cli's mapping with an unknown name, and a key one edit from `path` (a warning).
+BAD = CLI_BAD + "      properties: {pth: x}\n"
 
 CODE_LITERAL = re.compile(r"AM\d{3}")
 
