@@ -273,6 +273,26 @@ def cmd_schema(args) -> int:
     return EXIT_OK
 
 
+def cmd_infer_schema(args) -> int:
+    from .editor import write_text_atomically
+    from .infer_schema import SampleError, infer_schema, schema_text
+    from .runner import open_input
+
+    name = Path(args.events).name.split(".")[0] if args.events != "-" else "stdin"
+    with open_input(_existing(args.events)) as infile:
+        try:
+            text = schema_text(infer_schema(enumerate(infile, 1), name))
+        except SampleError as exc:
+            print(f"accoil-map: {args.events}: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        write_text_atomically(Path(args.output), text)
+        print(f"events schema -> {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="accoil-map",
@@ -361,6 +381,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     schema.add_argument("-o", "--output", default="-", metavar="PATH", help="file, or - for stdout")
     schema.set_defaults(handler=cmd_schema)
+
+    infer = commands.add_parser(
+        "infer-schema", help="write a JSON Schema of a source's events from sample NDJSON"
+    )
+    infer.add_argument("events", metavar="EVENTS", help="NDJSON, plain or gzip (- = stdin)")
+    infer.add_argument("-o", "--output", default="-", metavar="FILE", help="file, or - for stdout")
+    infer.set_defaults(handler=cmd_infer_schema)
     return parser
 
 

@@ -19,7 +19,7 @@ from .loader import Document
 from .lower_jinja import TemplateSyntaxError, lower_template
 from .lower_jmespath import JmespathSyntaxError, lower_jmespath, name_offset
 from .names import ExpressionError, Names
-from .schema import source_fields
+from .schema import mapping_source
 
 _ORIGIN_WIDTH = 100
 
@@ -42,12 +42,14 @@ class _Lowerer:
     def __init__(self, doc: Document):
         self.doc = doc
         self.data = doc.data
+        source, problems = mapping_source(doc)
         self.names = Names(
-            source=self.data["source"],
+            source=source.name,
             defines=frozenset(self.data.get("define") or {}),
-            fields=source_fields(self.data["source"]),
+            fields=source.fields,
+            events_schema=source.events_schema,
         )
-        self.diagnostics: list[Diagnostic] = []
+        self.diagnostics: list[Diagnostic] = problems
 
     def error(
         self, path: tuple, message: str, hint: str | None, *, code: str, offset: int = 0
@@ -71,7 +73,7 @@ class _Lowerer:
         rules = tuple(self.rule(node, ("rules", i)) for i, node in enumerate(self.data["rules"]))
         return ir.Mapping(
             name=self.data["name"],
-            source=self.data["source"],
+            source=self.names.source,
             source_file=os.path.basename(self.doc.path),
             sha256=self.doc.sha256,
             defines=defines,

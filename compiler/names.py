@@ -49,6 +49,7 @@ class Names:
     source: str
     defines: frozenset[str]
     fields: frozenset[str] | None  # None: any field (a source without a schema)
+    events_schema: str | None = None  # the file the fields come from, for a source of one's own
 
     def resolve(self, name: str, line: int = 0) -> ir.Expr:
         """A define reference or a read of the event's field; ExpressionError if neither."""
@@ -69,12 +70,19 @@ class Names:
         if self.fields is None:
             return []
         return [
-            (node.key, self.hint(node.key, self.fields) or "use source: custom for other shapes")
+            (node.key, self.hint(node.key, self.fields) or self.other_shapes)
             for node in ir.walk(expr)
             if isinstance(node, ir.GetKey)
             and node.target == ir.Event()
             and node.key not in self.fields
         ]
+
+    @property
+    def other_shapes(self) -> str:
+        """The hint for a field that nothing known is close to."""
+        if self.events_schema is not None:
+            return f"the events schema '{self.events_schema}' lists no such field"
+        return "use source: custom for other shapes"
 
     @staticmethod
     def hint(name: str, known) -> str | None:

@@ -276,7 +276,7 @@ USAGE = "usage: accoil-map [-h] [--version] COMMAND ...\n"
         pytest.param(
             ["frobnicate"],
             "argument COMMAND: invalid choice: 'frobnicate' "
-            "(choose from 'validate', 'compile', 'run', 'backfill', 'explain', 'diff', 'send', 'golden', 'schema')",
+            "(choose from 'validate', 'compile', 'run', 'backfill', 'explain', 'diff', 'send', 'golden', 'schema', 'infer-schema')",
             id="unknown-command",
         ),
         pytest.param(
