@@ -76,6 +76,8 @@ def _check_number_literals(text: str) -> None:
     for token in tokens:
         if token["type"] != "literal" or not isinstance(token["value"], str):
             continue
+        if text[token["start"]] != "`":  # a raw string ('0') is text, whatever it holds
+            continue
         lexeme = text[token["start"] + 1 : token["start"] + token["end"]].rstrip("`").strip()
         if _JSON_NUMBER.fullmatch(lexeme):
             raise ir.ConstantError(

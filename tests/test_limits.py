@@ -112,6 +112,13 @@ def test_extreme_expressions_are_refused_at_their_place(timestamp, needle):
     refused_at(page(timestamp), needle)
 
 
+@pytest.mark.parametrize("digits", ["0", "9" * 5000])
+def test_a_raw_string_of_digits_is_text_not_a_number(digits):
+    """`'0'` is a JMESPath raw string: the check for unreadable number literals is not for it."""
+    kind, calls = outcome(page("{path: ts}\n      n: {path: \"'" + digits + "'\"}"))
+    assert kind == "ok" and calls[0]["n"] == digits
+
+
 def test_a_template_of_every_private_use_character():
     text = "".join(map(chr, range(0xE000, 0xF900)))
     kind, found = outcome(page(quoted(text + "{{ ts }}")))
