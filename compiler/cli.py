@@ -204,14 +204,13 @@ def cmd_backfill(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from .explanation import explain_event
+    checked = _checked(args.mapping)  # first: the compiler's modules before the interpreter's
+    from .explanation import explain_event, read_event
 
-    checked = _checked(args.mapping)
-    text = Path(_existing(args.event)).read_bytes()
     try:
-        event = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise UsageError(f"{args.event}: invalid JSON: {exc}") from exc
+        event = read_event(args.event)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     print(explain_event(checked.mapping, event))
     return EXIT_OK
 
@@ -347,7 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = commands.add_parser("explain", help="show what each rule does with one event")
     explain.add_argument("mapping", metavar="MAPPING")
-    explain.add_argument("event", metavar="EVENT.json")
+    explain.add_argument(
+        "event", metavar="EVENT", help="a JSON file, - for stdin, or FILE.ndjson:LINE"
+    )
     explain.set_defaults(handler=cmd_explain)
 
     diff = commands.add_parser("diff", help="what a mapping change does to real events")

@@ -54,6 +54,9 @@ class Scope:
         self.event = event
         self.define_exprs = {define.name: define.value for define in mapping.defines}
         self.define_values: dict[str, Any] = {}
+        # What is being evaluated: (rule, field or None for its condition), for `explain`
+        # to say where an event was rejected.
+        self.at: tuple[ir.Rule, ir.EmitField | None] | None = None
 
     def define(self, name: str) -> Any:
         if name not in self.define_values:
@@ -157,35 +160,43 @@ def _groups(expr: ir.Groups, scope: Scope) -> list | None:
     )
 
 
+def _field(rule: ir.Rule, emit_field: ir.EmitField, scope: Scope) -> Any:
+    scope.at = (rule, emit_field)
+    return evaluate(emit_field.value, scope)
+
+
 class Interpreter:
     """Runs a mapping's IR on events, with the same contract as a generated module."""
 
     def __init__(self, mapping: ir.Mapping):
         self.mapping = mapping
 
-    def trace(self, event: Any) -> list[RuleTrace]:
-        """Every rule's outcome for one event; raises RejectEvent on bad event data."""
+    def trace(self, event: Any, scope: Scope | None = None) -> list[RuleTrace]:
+        """Every rule's outcome for one event; raises RejectEvent on bad event data.
+
+        `scope` (for the event) is where `explain` reads what was being evaluated."""
         if not isinstance(event, dict):
             raise RejectEvent(f"the event is not a JSON object (got {_jp_type(event)})")
-        scope = Scope(self.mapping, event)
+        scope = scope or Scope(self.mapping, event)
         return [self._rule(rule, scope) for rule in self.mapping.rules]
 
     def _rule(self, rule: ir.Rule, scope: Scope) -> RuleTrace:
         trace = RuleTrace(rule.name, rule.call_type, rule.condition_text, matched=True)
         if rule.condition is not None:
+            scope.at = (rule, None)
             trace.matched = truthy(evaluate(rule.condition, scope))
             if not trace.matched:
                 return trace
         # Required keys first: when one is missing, the other values are never computed.
         required = [f for f in rule.fields if f.key in rule.required]
-        trace.fields = [FieldTrace(f.key, evaluate(f.value, scope), f.origin) for f in required]
+        trace.fields = [FieldTrace(f.key, _field(rule, f, scope), f.origin) for f in required]
         trace.missing = tuple(t.key for t in trace.fields if not accepts(t.key, t.value, True))
         if trace.missing:
             return trace
         values = {t.key: t.value for t in trace.fields}
         trace.fields = [
             FieldTrace(
-                f.key, values[f.key] if f.key in values else evaluate(f.value, scope), f.origin
+                f.key, values[f.key] if f.key in values else _field(rule, f, scope), f.origin
             )
             for f in rule.fields
         ]
