@@ -37,11 +37,15 @@ KEY_KINDS = ("added", "removed", "value changed", "type changed")
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one module made of one event: its calls, calls not emitted, or the rejection."""
+    """What one module made of one event: its calls, calls not emitted, or the rejection.
 
-    calls: tuple = ()
-    dropped: tuple = ()  # (rule, missing keys) of calls not emitted
+    Two outcomes are equal when their JSON is (keys sorted): `true` and `1`, or `1` and
+    `1.0`, are equal in Python but not in a call body."""
+
+    calls: tuple = field(default=(), compare=False)
+    dropped: tuple = field(default=(), compare=False)  # (rule, missing keys) not emitted
     rejected: str | None = None
+    fingerprint: bytes = b""
 
     def as_json(self) -> dict:
         """The outcome as the example diffs show it."""
@@ -113,7 +117,12 @@ def outcome(transform: Callable, reject_error: type[Exception], raw: bytes) -> O
         return Outcome(rejected=f"unreadable event data ({type(exc).__name__}: {exc})")
     if not calls and not reasons:
         return Outcome(rejected="skipped: no rule's condition held")
-    return Outcome(tuple(calls), tuple((rule, tuple(keys)) for rule, keys in reasons))
+    dropped = tuple((rule, tuple(keys)) for rule, keys in reasons)
+    try:
+        fingerprint = orjson.dumps([calls, dropped], option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        return Outcome(rejected=f"a call body cannot be written as JSON: {exc}")
+    return Outcome(tuple(calls), dropped, fingerprint=fingerprint)
 
 
 def diff_modules(
@@ -184,8 +193,6 @@ def _value_changes(path: str, old, new) -> Iterator[tuple[str, str]]:
     stack = [(path, old, new)]
     while stack:
         where, a, b = stack.pop()
-        if a == b and _json_type(a) == _json_type(b):
-            continue
         if _json_type(a) != _json_type(b):
             yield where, "type changed"
         elif isinstance(a, dict):
@@ -200,16 +207,16 @@ def _value_changes(path: str, old, new) -> Iterator[tuple[str, str]]:
             for index in range(len(a), len(b)):
                 yield f"{where}[{index}]", "added"
             stack += [(f"{where}[{i}]", x, y) for i, (x, y) in enumerate(zip(a, b, strict=False))]
-        else:
+        elif a != b:
             yield where, "value changed"
 
 
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", dict: "object"}
+
+
 def _json_type(value) -> str:
-    if isinstance(value, bool) or value is None:
-        return repr(value) if value is None else "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return type(value).__name__
+    """The JSON type of a call body's value (`1` and `1.0` differ in a body)."""
+    return _JSON_TYPES.get(type(value), "array")
 
 
 def json_diff(before: Outcome, after: Outcome) -> str:

@@ -192,6 +192,13 @@ def kinds_module(when="e != 'skip'", user="u", ts="ts", n="{path: n}"):
             id="type",
         ),
         pytest.param(
+            {"n": "{path: n, as: boolean}"},
+            {"n": 1},
+            "calls changed",
+            ("track.properties.n", "type changed"),
+            id="true-is-not-1",
+        ),
+        pytest.param(
             {"n": "{path: m}"},
             {"n": 1, "m": 2},
             "calls changed",
