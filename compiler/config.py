@@ -81,8 +81,11 @@ def name_of(path: Path) -> str:
     return path.stem.removesuffix(".accoil")
 
 
-def find_root(start: Path) -> tuple[Path, Path | None]:
-    """The repository root at or above `start`, and its configuration file if it has one."""
+def find_root(start: Path, fallback: Path | None = None) -> tuple[Path, Path | None]:
+    """The repository root at or above `start`, and its configuration file if it has one.
+
+    With neither a configuration nor `.git` above it, the root is `fallback` when that
+    holds `start`, else `start` itself: never a folder the user did not point at."""
     start = start.resolve()
     for folder in (start, *start.parents):
         config = _config_file(folder)
@@ -90,12 +93,15 @@ def find_root(start: Path) -> tuple[Path, Path | None]:
             return folder, config
         if (folder / ".git").exists():
             return folder, None
+    if fallback is not None and start.is_relative_to(fallback.resolve()):
+        return fallback.resolve(), None
     return start, None
 
 
-def load_project(start: Path | str | None = None) -> Project:
+def load_project(start: Path | str | None = None, fallback: Path | None = None) -> Project:
     """The project containing `start` (default: the current folder); ConfigError if broken."""
-    root, config_file = find_root(Path(start) if start is not None else Path.cwd())
+    start = Path(start) if start is not None else Path.cwd()
+    root, config_file = find_root(start, fallback)
     table, where = _table(config_file) if config_file is not None else ({}, "")
     return _project(root, config_file, table, where)
 
@@ -103,7 +109,7 @@ def load_project(start: Path | str | None = None) -> Project:
 def project_of_mapping(spec: str) -> tuple[Project, MappingEntry]:
     """The project and entry of a mapping given by name (from the current folder) or by path."""
     if Path(spec).is_file():
-        project = load_project(Path(spec).resolve().parent)
+        project = load_project(Path(spec).resolve().parent, fallback=Path.cwd())
     else:
         project = load_project()
     return project, project.mapping(spec)

@@ -148,6 +148,8 @@ def _mapping_text(source: str, name: str, samples: Sample | None) -> str:
     if lines and lines[0].startswith("# yaml-language-server:"):
         lines[0] = _SCHEMA_LINE + "\n"  # the schema copy init writes, not the checkout's
     text = "".join(lines)
+    if name == source:
+        return text
     return re.sub(
         rf"^name: {re.escape(source)}$", f"name: {json.dumps(name)}", text, flags=re.MULTILINE
     )
