@@ -27,6 +27,12 @@ IDS = [f"{entry.name}/{case.name}" for entry, case in CASES]
 PAYLOADS = jsonschema.Draft202012Validator(payload_schema())
 
 
+def test_the_plugin_runs_the_golden_cases(request):
+    # Registered from the entry point: an install older than the plugin would drop them silently.
+    plugins = request.config.pluginmanager
+    assert plugins.hasplugin("accoil_map_golden_cases"), "reinstall: pip install -e ."
+
+
 def test_every_shipped_mapping_is_configured():
     names = {entry.name for entry in PROJECT.mappings}
     assert names == {path.stem for path in (ROOT / "mappings").glob("*.yaml")}

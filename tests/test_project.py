@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -413,6 +414,27 @@ def test_plugin_collects_each_case_with_a_readable_id(tmp_path):
     done = run_pytest(root, "-q", "golden", "-k", "visit")
     assert done.returncode == 0, done.stdout
     assert "1 passed, 1 deselected" in done.stdout
+
+
+def test_plugin_beside_other_tests_and_their_snapshots(tmp_path):
+    root = project(tmp_path)
+    test = "def test_one(snapshot):\n    assert snapshot == {'a': 1}\n"
+    write(root / "tests/test_mine.py", test)
+    done = run_pytest(root, "-q", "--snapshot-update")
+    assert "1 snapshot generated." in done.stdout, done.stdout
+    done = run_pytest(root, "-q")
+    assert done.returncode == 0, done.stdout
+    assert "2 snapshots passed." in done.stdout
+    assert "2 passed" in done.stdout.splitlines()[-1]
+    # An expected file without its case is unused to syrupy too, and removed by an update.
+    stale = root / "golden/tiny/expected/gone.json"
+    shutil.copyfile(root / "golden/tiny/expected/visit.json", stale)
+    done = run_pytest(root, "-q")
+    assert (done.returncode, "1 snapshot unused." in done.stdout) == (1, True), done.stdout
+    run_pytest(root, "-q", "--snapshot-update")
+    assert not stale.exists()
+    assert (root / "golden/tiny/expected/visit.json").exists()
+    assert (root / "tests/__snapshots__/test_mine.ambr").exists()
 
 
 def cli_update(root: Path) -> int:
