@@ -56,6 +56,7 @@ class Project:
     mappings: tuple[MappingEntry, ...]
     snapshot_module: bool = False
     pytest: bool = True
+    golden_base: Path | None = None  # the configured `golden` folder, if any
 
     def mapping(self, spec: str) -> MappingEntry:
         """The mapping named `spec`, or the mapping file at path `spec` (configured or not)."""
@@ -69,7 +70,7 @@ class Project:
         if not path.is_file():
             names = ", ".join(entry.name for entry in self.mappings) or "none"
             raise ConfigError(f"no mapping named or at {spec!r} (mappings: {names})")
-        return _entry(self.root, path, golden_base=None, samples={})
+        return _entry(self.root, path, self.golden_base, samples={})
 
     def relative(self, path: Path) -> str:
         """`path` as the user reads it: relative to the root."""
@@ -196,6 +197,7 @@ def _project(root: Path, config_file: Path | None, table: dict, where: str) -> P
         tuple(entries),
         snapshot_module=table.get("snapshot-module", False),
         pytest=table.get("pytest", True),
+        golden_base=golden_base,
     )
 
 

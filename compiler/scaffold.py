@@ -26,6 +26,8 @@ SHIPPED = files("accoil_map.mappings")
 SAMPLES = files("accoil_map.samples")
 CUSTOM = "custom"
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PLAIN_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _SCHEMA_LINE = "# yaml-language-server: $schema=../.accoil-map/mapping.schema.json"
 
 #: Field names the custom starter looks for in the sample, most likely first.
@@ -156,7 +158,7 @@ def _mapping_text(source: str, name: str, samples: Sample | None) -> str:
 
 
 def _fields(samples: Sample | None) -> dict[str, str]:
-    """Each leaf field of the sample events (a dotted path of keys) and its JSON type(s)."""
+    """Each leaf field of the sample events, as a JMESPath path, and its JSON type(s)."""
     if samples is None:
         return {}
     from genson import SchemaBuilder
@@ -172,25 +174,36 @@ def _fields(samples: Sample | None) -> dict[str, str]:
                 walk(sub, (*path, key))
         elif path:
             kind = schema.get("type", "any")
-            found[".".join(path)] = kind if isinstance(kind, str) else " or ".join(kind)
+            found[_jmespath(path)] = kind if isinstance(kind, str) else " or ".join(kind)
 
     walk(builder.to_schema(), ())
     return found
 
 
+def _jmespath(keys: tuple[str, ...]) -> str:
+    """The JMESPath path of nested keys; a key that is not an identifier is quoted (JSON)."""
+    return ".".join(key if _IDENTIFIER.fullmatch(key) else json.dumps(key) for key in keys)
+
+
 def _guess(fields: dict[str, str], role: str) -> str | None:
-    plain = {path.lower(): path for path in fields if re.fullmatch(r"[A-Za-z_][\w.]*", path)}
+    """The first field named like a `role` field; only paths of plain identifiers."""
+    plain = {path.lower(): path for path in fields if _PLAIN_PATH.fullmatch(path)}
     for candidate in _GUESSES[role]:
         if candidate in plain:
             return plain[candidate]
     return None
 
 
+def _comment(path: str) -> str:
+    # Keys are event data: a comment shows them as JSON unless they are plain printable ASCII.
+    return path if path.isascii() and path.isprintable() else json.dumps(path)
+
+
 def starter(name: str, samples: Sample | None) -> str:
     """A commented starter mapping for `source: custom`, its fields guessed from the sample."""
     fields = _fields(samples)
     chosen = {role: _guess(fields, role) for role in _GUESSES}
-    seen = [f"#   {json.dumps(path)}: {kind}" for path, kind in list(fields.items())[:40]]
+    seen = [f"#   {_comment(path)}: {kind}" for path, kind in list(fields.items())[:40]]
     if len(fields) > 40:
         seen.append(f"#   ... and {len(fields) - 40} more")
     where = samples.relative if samples else "no sample (init --sample EVENTS lists them here)"

@@ -95,6 +95,11 @@ def test_pyproject_table(tmp_path):
     assert (one.name, one.golden, one.samples) == ("one", root / "tests" / "golden" / "one", ())
     assert project.mapping("one") == one
     assert project.mapping(str(root / "extra" / "one.yaml")) == one
+    # A mapping file the configuration does not name keeps its cases in the configured folder.
+    (root / "sources" / "sub").mkdir()
+    (root / "sources" / "sub" / "two.yaml").write_text("", encoding="utf-8")
+    two = project.mapping(str(root / "sources" / "sub" / "two.yaml"))
+    assert two.golden == root / "tests" / "golden" / "two"
 
 
 def test_accoil_map_toml_wins_over_pyproject(tmp_path):

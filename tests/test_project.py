@@ -332,7 +332,7 @@ def test_init_extends_a_pyproject_and_takes_cases_from_the_sample(cli, tmp_path)
 
 
 def test_init_custom_guesses_fields_from_the_sample(cli, tmp_path):
-    events = [{"action": "Saved", "user": {"id": "u1"}, "time": 1714564800, "odd key": 1}]
+    events = [{"action": "Saved", "user": {"id": "u1"}, "time": 1714564800, "odd key": 1, "a.b": 2}]
     sample = write(tmp_path / "mixpanel.ndjson", json.dumps(events[0]) + "\n")
     code, out, _ = cli(tmp_path, "init", "custom", "--sample", str(sample), "--name", "mixpanel")
     assert code == 0
@@ -340,7 +340,7 @@ def test_init_custom_guesses_fields_from_the_sample(cli, tmp_path):
     assert '  user: {path: "user.id"}\n' in text
     assert '      event: {path: "action"}\n' in text
     assert '      timestamp: {path: "time", as: timestamp}\n' in text
-    assert '#   "odd key": integer\n' in text
+    assert '#   "odd key": integer\n#   "a.b": integer\n' in text
     assert "wrote golden/mixpanel/cases/events.json (1 call (track))" in out.splitlines()
     assert cli(tmp_path, "validate", "mappings/mixpanel.yaml")[0] == 0
     assert expected_calls(tmp_path, "mixpanel", "events") == [
