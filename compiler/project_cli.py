@@ -38,9 +38,11 @@ def add_commands(commands) -> None:
     golden = commands.add_parser(
         "golden", help="add a golden case from a real event", usage=GOLDEN_USAGE
     )
-    golden.add_argument("words", nargs="+", help="add MAPPING EVENT, or MAPPING")
+    golden.add_argument("words", nargs="+", metavar="ARG", help="add MAPPING EVENT, or MAPPING")
     golden.add_argument("--name", help="the case's name (default: from the event's name)")
-    golden.add_argument("--description", help="what the case tests (default: where it is from)")
+    golden.add_argument(
+        "--description", metavar="TEXT", help="what the case tests (default: where it is from)"
+    )
     golden.add_argument("--update", action="store_true", help=argparse.SUPPRESS)
     golden.set_defaults(handler=cmd_golden)
 
