@@ -37,12 +37,24 @@ class Case:
     expected: Path
 
     def load(self) -> dict:
-        """The case file: `description` and `event`."""
-        return json.loads(self.path.read_text(encoding="utf-8"))
+        """The case file: `description` and `event`; CaseError says what is wrong with it."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise CaseError(f"{_shown(self.path)}: invalid JSON: {exc}") from None
+        if not (isinstance(data, dict) and "event" in data):
+            raise CaseError(
+                f'{_shown(self.path)}: not a case: {{"description": ..., "event": ...}}'
+            )
+        return data
 
     @property
     def event(self) -> object:
         return self.load()["event"]
+
+
+class CaseError(ValueError):
+    """A case file that cannot be read as a case."""
 
 
 @dataclass(frozen=True)
@@ -134,10 +146,11 @@ class Outcome:
     path: Path
     expected: str | None
     actual: str | None
+    problem: str | None = None  # a case file that cannot be read: nothing to compare
 
     @property
     def ok(self) -> bool:
-        return self.expected == self.actual
+        return self.problem is None and self.expected == self.actual
 
     def diff(self) -> Iterator[str]:
         """A unified diff from the file to the current result."""
@@ -163,17 +176,20 @@ def _read(path: Path) -> str | None:
 def case_outcomes(entry: MappingEntry, compiled: Compiled) -> list[Outcome]:
     """Every case of a mapping against its expected file; stale expected files last."""
     folder = GoldenFolder(entry.golden)
-    outcomes = [
-        Outcome(
-            case.name,
-            case.expected,
-            _read(case.expected),
-            serialize(evaluate_case(compiled.module, case.event)),
-        )
-        for case in folder.cases
-    ]
+    outcomes = [_case_outcome(case, compiled) for case in folder.cases]
     outcomes += [Outcome(f"{p.stem}: no case file", p, _read(p), None) for p in folder.stale]
     return outcomes
+
+
+def _case_outcome(case: Case, compiled: Compiled) -> Outcome:
+    expected = _read(case.expected)
+    try:
+        event = case.event
+    except CaseError as exc:
+        return Outcome(case.name, case.expected, expected, None, problem=str(exc))
+    return Outcome(
+        case.name, case.expected, expected, serialize(evaluate_case(compiled.module, event))
+    )
 
 
 def module_outcome(entry: MappingEntry, compiled: Compiled) -> Outcome:
@@ -208,17 +224,21 @@ def run_mapping(project: Project, entry: MappingEntry, update: bool, out: TextIO
     cases = len(GoldenFolder(entry.golden).cases)
     if project.snapshot_module:
         outcomes.append(module_outcome(entry, compiled))
-    failed = [outcome for outcome in outcomes if not outcome.ok]
-    for outcome in failed:
+    differ = [outcome for outcome in outcomes if not outcome.ok]
+    updated = [o for o in differ if update and o.problem is None]
+    failed = [o for o in differ if o not in updated]
+    for outcome in differ:
         _show(entry, outcome, out)
-        if update:
+        if outcome in updated:
             apply(outcome)
-    print(_verdict(project, entry, cases, failed, update), file=out)
-    return update or not failed
+    print(_verdict(project, entry, cases, updated, failed), file=out)
+    return not failed
 
 
 def _show(entry: MappingEntry, outcome: Outcome, out: TextIO) -> None:
-    if outcome.expected is None and outcome.path == GoldenFolder(entry.golden).module:
+    if outcome.problem is not None:
+        print(outcome.problem, file=out)
+    elif outcome.expected is None and outcome.path == GoldenFolder(entry.golden).module:
         # A diff against nothing would be the whole module: say how to record it instead.
         print(f"{entry.name}: no snapshot of the generated module yet", file=out)
     elif outcome.actual is None:
@@ -227,16 +247,18 @@ def _show(entry: MappingEntry, outcome: Outcome, out: TextIO) -> None:
         out.writelines(outcome.diff())
 
 
-def _verdict(project: Project, entry: MappingEntry, cases: int, failed: list, update: bool):
-    if not cases and not failed:
+def _verdict(project: Project, entry: MappingEntry, cases: int, updated: list, failed: list):
+    if not cases and not (updated or failed):
         return (
             f"{entry.name}: no golden cases: add one with accoil-map golden add {entry.name} EVENT"
         )
     what = plural(cases, "case") + (" and the generated module" if project.snapshot_module else "")
-    if not failed:
-        return f"{entry.name}: {what}: ok"
-    verb = "updated" if update else "failed"
-    return f"{entry.name}: {what}: {len(failed)} {verb} ({', '.join(o.label for o in failed)})"
+    parts = [
+        f"{len(outcomes)} {verb} ({', '.join(o.label for o in outcomes)})"
+        for verb, outcomes in (("updated", updated), ("failed", failed))
+        if outcomes
+    ]
+    return f"{entry.name}: {what}: {'; '.join(parts) or 'ok'}"
 
 
 def add_case(

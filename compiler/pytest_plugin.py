@@ -120,9 +120,13 @@ class GoldenMapping(pytest.Collector):
 
     def _case_test(self, case):
         def golden_case(snapshot):
-            from .golden import evaluate_case
+            from .golden import CaseError, evaluate_case
 
-            result = evaluate_case(self.plugin.compile(self.entry).module, case.event)
+            try:
+                event = case.event
+            except CaseError as exc:
+                pytest.fail(str(exc), pytrace=False)
+            result = evaluate_case(self.plugin.compile(self.entry).module, event)
             _compare(snapshot.use_extension(_extensions()[0]), result, case.expected)
 
         return golden_case

@@ -169,6 +169,24 @@ def test_stale_expected_file(cli, tmp_path):
     assert not (root / "golden/tiny/expected/visit.json").exists()
 
 
+def test_a_broken_case_file_is_named_and_never_overwritten(cli, tmp_path):
+    root = project(tmp_path)
+    write(root / "golden/tiny/cases/bad.json", '{"event": ')
+    write(root / "golden/tiny/cases/bare.json", '{"user": "u1"}')
+    write(root / "golden/tiny/expected/bad.json", "kept\n")
+    for argv in (["test"], ["test", "--update"]):
+        code, out, _ = cli(root, *argv)
+        assert code == 1
+        assert out.splitlines() == [
+            "golden/tiny/cases/bad.json: invalid JSON: Expecting value: line 1 column 11 (char 10)",
+            'golden/tiny/cases/bare.json: not a case: {"description": ..., "event": ...}',
+            "tiny: 3 cases: 2 failed (bad, bare)",
+        ]
+    assert (root / "golden/tiny/expected/bad.json").read_text("utf-8") == "kept\n"
+    done = run_pytest(root, "-q")
+    assert "FAILED tiny::bad - Failed: golden/tiny/cases/bad.json: invalid JSON" in done.stdout
+
+
 def test_invalid_mapping_fails_with_its_diagnostics(cli, tmp_path):
     root = project(tmp_path)
     write(root / "mappings/tiny.yaml", TINY.replace("type: page", "type: pge"))
