@@ -129,14 +129,14 @@ def _config_file(folder: Path) -> Path | None:
         return folder / CONFIG_FILE
     pyproject = folder / PYPROJECT
     # A cheap look before parsing: most pyproject.toml files are not ours.
-    ours = pyproject.is_file() and "accoil-map" in pyproject.read_text(encoding="utf-8")
+    ours = pyproject.is_file() and b"accoil-map" in pyproject.read_bytes()
     return pyproject if ours and "accoil-map" in _read_toml(pyproject).get("tool", {}) else None
 
 
 def _read_toml(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
