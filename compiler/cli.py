@@ -1,5 +1,5 @@
 """The `accoil-map` command line: validate, compile, run, backfill, send, explain,
-golden, schema.
+test, golden, init, schema.
 
 Exit codes: 0 ok, 1 invalid mapping, failed golden case, failed backfill input
 or undelivered calls, 2 usage error, 130 interrupted (`backfill`, `send`).
@@ -205,11 +205,12 @@ def cmd_backfill(args) -> int:
 
 def cmd_explain(args) -> int:
     checked = _checked(args.mapping)  # first: the compiler's modules before the interpreter's
-    from .explanation import explain_event, read_event
+    from .event_input import EventInputError, read_event
+    from .explanation import explain_event
 
     try:
-        event = read_event(args.event)
-    except ValueError as exc:
+        event = read_event(args.event).event
+    except EventInputError as exc:
         raise UsageError(str(exc)) from exc
     print(explain_event(checked.mapping, event))
     return EXIT_OK
@@ -253,12 +254,6 @@ def cmd_send(args) -> int:
     from .delivery.command import send_calls
 
     return send_calls(args)
-
-
-def cmd_golden(args) -> int:
-    from .golden import run_golden
-
-    return EXIT_OK if run_golden(args.mapping, update=args.update) else EXIT_INVALID
 
 
 def cmd_schema(args) -> int:
@@ -372,10 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_delivery_arguments(send)
     send.set_defaults(handler=cmd_send)
 
-    golden = commands.add_parser("golden", help="run a mapping's golden cases")
-    golden.add_argument("mapping", metavar="MAPPING")
-    golden.add_argument("--update", action="store_true", help="rewrite the expected files")
-    golden.set_defaults(handler=cmd_golden)
+    from .project_cli import add_commands as add_project_commands  # test, golden, init
+
+    add_project_commands(commands)
 
     schema = commands.add_parser(
         "schema", help="print the mapping schema (JSON Schema) that editors use"

@@ -373,36 +373,3 @@ def render(explanation: Explanation) -> str:
     lines.append("")
     lines.append(f"{plural(emitted, 'call')} emitted")
     return "\n".join(lines)
-
-
-def read_event(spec: str) -> Any:
-    """The event of `explain`: a JSON file, `-` (stdin), or `FILE.ndjson:LINE` (1-based,
-    plain or gzip). Raises ValueError naming the place when there is none."""
-    import os
-    import sys
-
-    from .runner import open_input
-
-    if spec == "-":
-        return _loads(sys.stdin.buffer.read(), "stdin")
-    if os.path.exists(spec):
-        with open(spec, "rb") as stream:
-            return _loads(stream.read(), spec)
-    path, _, number = spec.rpartition(":")
-    if not (path and number.isdigit() and int(number) >= 1 and os.path.exists(path)):
-        raise ValueError(f"no such file: {spec}")
-    count = 0
-    with open_input(path) as stream:
-        for count, raw in enumerate(stream, 1):
-            if count == int(number):
-                if not raw.strip():
-                    raise ValueError(f"{spec}: line {count} is blank")
-                return _loads(raw, spec)
-    raise ValueError(f"{spec}: {path} has only {plural(count, 'line')}")
-
-
-def _loads(data: bytes, where: str) -> Any:
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise ValueError(f"{where}: invalid JSON: {exc}") from None

@@ -74,9 +74,11 @@ def _check_number_literals(text: str) -> None:
         warnings.simplefilter("ignore", PendingDeprecationWarning)
         tokens = list(Lexer().tokenize(text))
     for token in tokens:
-        if token["type"] != "literal" or not isinstance(token["value"], str):
+        # A raw string ('...') is text by definition; only a JSON literal (`...`)
+        # can hold a number that jmespath fell back to reading as text.
+        if token["type"] != "literal" or text[token["start"]] != "`":
             continue
-        if text[token["start"]] != "`":  # a raw string ('0') is text, whatever it holds
+        if not isinstance(token["value"], str):
             continue
         lexeme = text[token["start"] + 1 : token["start"] + token["end"]].rstrip("`").strip()
         if _JSON_NUMBER.fullmatch(lexeme):

@@ -176,8 +176,8 @@ def test_the_event_can_be_a_line_of_an_ndjson_file(tmp_path, capsys, compress):
 @pytest.mark.parametrize(
     ("lines", "suffix", "message"),
     [
-        pytest.param([b"{}"], ":3", "{spec}: {path} has only 1 line", id="beyond-the-end"),
-        pytest.param([b"{}", b""], ":2", "{spec}: line 2 is blank", id="blank"),
+        pytest.param([b"{}"], ":3", "{path} has no line 3 (it has 1 line)", id="beyond-the-end"),
+        pytest.param([b"{}", b""], ":2", "{spec}: empty, not an event", id="blank"),
         pytest.param([b"{}", b"{nope"], ":2", "{spec}: invalid JSON: ", id="bad-json"),
         pytest.param([b"{}"], ":0", "no such file: {spec}", id="line-zero"),
     ],
