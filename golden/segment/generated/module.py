@@ -2,19 +2,26 @@
 # compile it again (accoil-map compile).
 # mapping file: 'segment.yaml'
 # mapping: 'segment' (source: 'segment')
-# sha256 of the mapping file: 818d0f1165153e02f5e7f23d73c67b78bfc41f65105cdba585c2ad56b0b87370
+# sha256 of the mapping file: 8c7c1c1751a18e0bce4e525ce99013048acf7d1f049fb7b828d31c35a82feb89
 """Accoil call bodies from source events, compiled from one accoil-map mapping."""
 
+import json
 import re
+
+import jmespath
+import jmespath.exceptions
 
 MAPPING_NAME = "segment"
 MAPPING_SOURCE = "segment"
 MAPPING_FILE = "segment.yaml"
-MAPPING_SHA256 = "818d0f1165153e02f5e7f23d73c67b78bfc41f65105cdba585c2ad56b0b87370"
+MAPPING_SHA256 = "8c7c1c1751a18e0bce4e525ce99013048acf7d1f049fb7b828d31c35a82feb89"
 COMPILER_VERSION = "0.1.0"
 RULE_NAMES = ("track", "identify", "group", "page", "screen")
 _KEYS_1 = ("event", "userId", "timestamp")
 _KEYS_2 = ("userId", "timestamp")
+_JMESPATH_1 = jmespath.compile(
+    "type == 'group' && (traits.mrr == null || traits.mrr == '' || to_number(traits.mrr) != null)"
+)
 _KEYS_3 = ("groupId", "timestamp")
 _KEYS_4 = ("timestamp",)
 
@@ -30,128 +37,177 @@ def transform(event, reasons=None):
     """
     if event.__class__ is not dict:
         raise RejectEvent("the event is not a JSON object (got " + _jp_type(event) + ")")
+    out = []
     # Values used by several rules: reads now, the rest on first use (...).
     e_type = event.get("type")
+    e_userId = event.get("userId")
+    shared_1 = ...
+    e_timestamp = event.get("timestamp")
+    shared_2 = ...
+    e_traits = event.get("traits")
+    name_3 = e_traits.get("name") if e_traits.__class__ is dict else None
+    shared_4 = ...
+    created_at_5 = e_traits.get("createdAt") if e_traits.__class__ is dict else None
+    shared_6 = ...
+    e_name = event.get("name")
+    shared_7 = ...
 
-    # rule 'track' (line 17): track call
+    # rule 'track' (line 31): track call
     # when: "type == 'track'"
     if e_type == "track":
-        x_event = event.get("event")
-        x_userId = event.get("userId")
-        x_timestamp = event.get("timestamp")
+        x_event = to_text(event.get("event"))
+        if shared_1 is ...:
+            shared_1 = to_text(e_userId)
+        if shared_2 is ...:
+            shared_2 = to_text(e_timestamp)
         if (
             x_event.__class__ is not str
             or x_event == ""
-            or x_userId.__class__ is not str
-            or x_userId == ""
-            or x_timestamp.__class__ is not str
-            or x_timestamp == ""
+            or shared_1.__class__ is not str
+            or shared_1 == ""
+            or shared_2.__class__ is not str
+            or shared_2 == ""
         ):
             if reasons is not None:
-                reasons.append(("track", missing_keys(_KEYS_1, (x_event, x_userId, x_timestamp))))
-            return []
-        body = {"type": "track", "event": x_event, "userId": x_userId, "timestamp": x_timestamp}
-        context_1 = {}
-        e_context = event.get("context")
-        group_id_2 = e_context.get("groupId") if e_context.__class__ is dict else None
-        if group_id_2 is not None:
-            context_1["groupId"] = group_id_2
-        if context_1:
-            body["context"] = context_1
-        return [body]
+                reasons.append(("track", missing_keys(_KEYS_1, (x_event, shared_1, shared_2))))
+        else:
+            body = {"type": "track", "event": x_event, "userId": shared_1, "timestamp": shared_2}
+            out.append(body)
 
-    # rule 'identify' (line 27): identify call
+    # rule 'identify' (line 39): identify call
     # when: "type == 'identify'"
-    if e_type == "identify":
-        x_userId = event.get("userId")
-        x_timestamp = event.get("timestamp")
+    elif e_type == "identify":
+        if shared_1 is ...:
+            shared_1 = to_text(e_userId)
+        if shared_2 is ...:
+            shared_2 = to_text(e_timestamp)
         if (
-            x_userId.__class__ is not str
-            or x_userId == ""
-            or x_timestamp.__class__ is not str
-            or x_timestamp == ""
+            shared_1.__class__ is not str
+            or shared_1 == ""
+            or shared_2.__class__ is not str
+            or shared_2 == ""
         ):
             if reasons is not None:
-                reasons.append(("identify", missing_keys(_KEYS_2, (x_userId, x_timestamp))))
-            return []
-        merged_3 = {}
-        e_traits = event.get("traits")
-        merge_into(merged_3, e_traits)
-        body = {
-            "type": "identify",
-            "userId": x_userId,
-            "timestamp": x_timestamp,
-            "traits": merged_3,
-        }
-        return [body]
+                reasons.append(("identify", missing_keys(_KEYS_2, (shared_1, shared_2))))
+        else:
+            merged_8 = {}
+            merge_into(merged_8, e_traits)
+            email_9 = to_text(e_traits.get("email") if e_traits.__class__ is dict else None)
+            if email_9 is not None:
+                merged_8["email"] = email_9
+            if shared_4 is ...:
+                shared_4 = to_text(name_3)
+            if shared_4 is not None:
+                merged_8["name"] = shared_4
+            role_10 = to_text(e_traits.get("role") if e_traits.__class__ is dict else None)
+            if role_10 is not None:
+                merged_8["role"] = role_10
+            account_status_11 = to_text(
+                e_traits.get("accountStatus") if e_traits.__class__ is dict else None
+            )
+            if account_status_11 is not None:
+                merged_8["accountStatus"] = account_status_11
+            if shared_6 is ...:
+                shared_6 = to_text(created_at_5)
+            if shared_6 is not None:
+                merged_8["createdAt"] = shared_6
+            body = {
+                "type": "identify",
+                "userId": shared_1,
+                "timestamp": shared_2,
+                "traits": merged_8,
+            }
+            out.append(body)
 
-    # rule 'group' (line 42): group call
-    # when: "type == 'group'"
-    if e_type == "group":
-        x_groupId = event.get("groupId")
-        x_timestamp = event.get("timestamp")
+    # rule 'group' (line 54): group call
+    # when: "type == 'group' && (traits.mrr == null || traits.mrr == '' || to_number(traits.mrr) !=
+    # null)"
+    if truthy(jp_search(_JMESPATH_1, event)):
+        x_groupId = to_text(event.get("groupId"))
+        if shared_2 is ...:
+            shared_2 = to_text(e_timestamp)
         if (
             x_groupId.__class__ is not str
             or x_groupId == ""
-            or x_timestamp.__class__ is not str
-            or x_timestamp == ""
+            or shared_2.__class__ is not str
+            or shared_2 == ""
         ):
             if reasons is not None:
-                reasons.append(("group", missing_keys(_KEYS_3, (x_groupId, x_timestamp))))
-            return []
-        body = {"type": "group", "groupId": x_groupId}
-        e_userId = event.get("userId")
-        if e_userId.__class__ is str and e_userId != "":
-            body["userId"] = e_userId
-        e_anonymousId = event.get("anonymousId")
-        if e_anonymousId.__class__ is str and e_anonymousId != "":
-            body["anonymousId"] = e_anonymousId
-        body["timestamp"] = x_timestamp
-        merged_4 = {}
-        e_traits = event.get("traits")
-        merge_into(merged_4, e_traits)
-        mrr_5 = to_number(e_traits.get("mrr") if e_traits.__class__ is dict else None)
-        if mrr_5 is not None:
-            merged_4["mrr"] = mrr_5
-        body["traits"] = merged_4
-        return [body]
+                reasons.append(("group", missing_keys(_KEYS_3, (x_groupId, shared_2))))
+        else:
+            body = {"type": "group", "groupId": x_groupId}
+            if shared_1 is ...:
+                shared_1 = to_text(e_userId)
+            if shared_1.__class__ is str and shared_1 != "":
+                body["userId"] = shared_1
+            anonymous_id_12 = to_text(event.get("anonymousId"))
+            if anonymous_id_12.__class__ is str and anonymous_id_12 != "":
+                body["anonymousId"] = anonymous_id_12
+            body["timestamp"] = shared_2
+            merged_13 = {}
+            merge_into(merged_13, e_traits)
+            if shared_4 is ...:
+                shared_4 = to_text(name_3)
+            if shared_4 is not None:
+                merged_13["name"] = shared_4
+            if shared_6 is ...:
+                shared_6 = to_text(created_at_5)
+            if shared_6 is not None:
+                merged_13["createdAt"] = shared_6
+            status_14 = to_text(e_traits.get("status") if e_traits.__class__ is dict else None)
+            if status_14 is not None:
+                merged_13["status"] = status_14
+            plan_15 = to_text(e_traits.get("plan") if e_traits.__class__ is dict else None)
+            if plan_15 is not None:
+                merged_13["plan"] = plan_15
+            mrr_16 = to_number(e_traits.get("mrr") if e_traits.__class__ is dict else None)
+            if mrr_16 is not None:
+                merged_13["mrr"] = mrr_16
+            body["traits"] = merged_13
+            out.append(body)
 
-    # rule 'page' (line 59): page call
+    # rule 'page' (line 74): page call
     # when: "type == 'page'"
     if e_type == "page":
-        x_timestamp = event.get("timestamp")
-        if x_timestamp.__class__ is not str or x_timestamp == "":
+        if shared_2 is ...:
+            shared_2 = to_text(e_timestamp)
+        if shared_2.__class__ is not str or shared_2 == "":
             if reasons is not None:
-                reasons.append(("page", missing_keys(_KEYS_4, (x_timestamp,))))
-            return []
-        body = {"type": "page"}
-        e_userId = event.get("userId")
-        if e_userId.__class__ is str and e_userId != "":
-            body["userId"] = e_userId
-        e_name = event.get("name")
-        if e_name.__class__ is str and e_name != "":
-            body["name"] = e_name
-        body["timestamp"] = x_timestamp
-        return [body]
+                reasons.append(("page", missing_keys(_KEYS_4, (shared_2,))))
+        else:
+            body = {"type": "page"}
+            if shared_1 is ...:
+                shared_1 = to_text(e_userId)
+            if shared_1.__class__ is str and shared_1 != "":
+                body["userId"] = shared_1
+            if shared_7 is ...:
+                shared_7 = to_text(e_name)
+            if shared_7.__class__ is str and shared_7 != "":
+                body["name"] = shared_7
+            body["timestamp"] = shared_2
+            out.append(body)
 
-    # rule 'screen' (line 67): screen call
+    # rule 'screen' (line 82): screen call
     # when: "type == 'screen'"
-    if e_type == "screen":
-        x_timestamp = event.get("timestamp")
-        if x_timestamp.__class__ is not str or x_timestamp == "":
+    elif e_type == "screen":
+        if shared_2 is ...:
+            shared_2 = to_text(e_timestamp)
+        if shared_2.__class__ is not str or shared_2 == "":
             if reasons is not None:
-                reasons.append(("screen", missing_keys(_KEYS_4, (x_timestamp,))))
-            return []
-        body = {"type": "screen"}
-        e_userId = event.get("userId")
-        if e_userId.__class__ is str and e_userId != "":
-            body["userId"] = e_userId
-        e_name = event.get("name")
-        if e_name.__class__ is str and e_name != "":
-            body["name"] = e_name
-        body["timestamp"] = x_timestamp
-        return [body]
-    return []
+                reasons.append(("screen", missing_keys(_KEYS_4, (shared_2,))))
+        else:
+            body = {"type": "screen"}
+            if shared_1 is ...:
+                shared_1 = to_text(e_userId)
+            if shared_1.__class__ is str and shared_1 != "":
+                body["userId"] = shared_1
+            if shared_7 is ...:
+                shared_7 = to_text(e_name)
+            if shared_7.__class__ is str and shared_7 != "":
+                body["name"] = shared_7
+            body["timestamp"] = shared_2
+            out.append(body)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -182,8 +238,68 @@ def _jp_type(v):
     return c.__name__
 
 
+def truthy(v):
+    """JMESPath truthiness: false for null, false, "", [] and {}; 0 is true."""
+    c = v.__class__
+    if c is str or c is list or c is dict:
+        return len(v) != 0
+    if v is None or v is False:
+        return False
+    if c is bool or c is int or c is float:
+        return True
+    return not (v == "" or v == [] or v == {})
+
+
+def jp_search(expression, event):
+    """Evaluate a precompiled jmespath expression; errors reject the event."""
+    try:
+        return _finite(expression.search(event))
+    except (jmespath.exceptions.JMESPathError, TypeError, ValueError) as exc:
+        raise RejectEvent(f"JMESPath error: {exc}") from None
+
+
+def _finite(v):
+    """A value without its non-finite numbers (`sum` overflowing, `to_number('1e999')`):
+    JSON cannot carry them, so they are missing: left out of lists and objects."""
+    c = v.__class__
+    if c is float:
+        return v if v - v == 0.0 else None
+    if c is list:
+        return [_finite(x) for x in v if x.__class__ is not float or x - x == 0.0]
+    if c is dict:
+        return {k: _finite(x) for k, x in v.items() if x.__class__ is not float or x - x == 0.0}
+    return v
+
+
+_JSON_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
 # The numeric text grammar; group 1 is empty exactly when the text is an integer.
 _NUM_RE = re.compile(r"[+-]?(?:0|[1-9][0-9]*)((?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)")
+
+
+def to_text(v):
+    """A value written as text; None when it has no text form."""
+    c = v.__class__
+    if c is str:
+        return v
+    if c is bool:
+        return "true" if v else "false"
+    if c is int:
+        try:
+            return str(v)
+        except ValueError:  # more digits than int -> str allows
+            return None
+    if c is float:
+        if v - v == 0.0:  # finite
+            return repr(v)
+        return None
+    if c is dict or c is list:
+        try:
+            return _JSON_COMPACT(v)
+        except (ValueError, TypeError, RecursionError):
+            return None
+    return None
 
 
 def to_number(v):
