@@ -22,7 +22,9 @@ from .conftest import ROOT, compiled
 PEERS = ROOT / "tests" / "peers"
 #: The integrations' own test files, per mapping: where every peer case comes from.
 SOURCES = {
-    "posthog": {"PostHog/posthog nodejs/src/cdp/templates/_destinations/accoil/accoil.template.test.ts"},
+    "posthog": {
+        "PostHog/posthog nodejs/src/cdp/templates/_destinations/accoil/accoil.template.test.ts"
+    },
     "rudderstack": {
         "rudderlabs/rudder-transformer test/integrations/destinations/accoil_analytics/processor/data.ts",
         "rudderlabs/rudder-transformer test/integrations/destinations/accoil_analytics/router/data.ts",
@@ -44,7 +46,7 @@ def _peer_cases():
 
 
 def _instant(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.datetime.fromisoformat(text)  # Python 3.11 reads "Z"
 
 
 def _comparable(body: dict) -> dict:
