@@ -16,7 +16,7 @@ import jmespath
 
 from . import ir, language
 from .helpers import helper_objects
-from .runtime.contract import accepts
+from .runtime.contract import accepts, body_problem
 from .runtime.groups import select_groups
 from .runtime.jmes import RejectEvent, _jp_type, get_key, jp_index, jp_search, truthy
 from .runtime.objects import merge, omit_keys
@@ -193,6 +193,11 @@ class Interpreter:
         trace.payload.update(
             (t.key, t.value) for t in trace.fields if accepts(t.key, t.value, t.key in values)
         )
+        # The contract inside the values (no null anywhere, group entries): a body that
+        # breaks it is not sent, and the key path at fault is the reason.
+        problem = body_problem(trace.payload, tuple(trace.payload))
+        if problem is not None:
+            trace.missing, trace.payload = (problem,), None
         return trace
 
     def transform(self, event: Any, reasons: list | None = None) -> list[dict]:

@@ -460,12 +460,12 @@ def omit_into(out, part, needles, skip_nulls):
 
 
 # The types of the keys Accoil defines. A value of another type (or an empty
-# string) counts as missing: a required key stops the call, an optional one is
-# left out, so no call body Accoil would refuse is ever sent.
+# string or list) counts as missing: a required key stops the call, an optional
+# one is left out, so no call body Accoil would refuse is ever sent.
 _KEY_TYPES = {
     "userId": str,
-    "groupId": str,
     "anonymousId": str,
+    "groupId": str,
     "event": str,
     "name": str,
     "timestamp": str,
@@ -477,11 +477,11 @@ _KEY_TYPES = {
 
 
 def accepts(key, value, required=True):
-    """Whether a call body can carry `value` under `key`."""
+    """Whether a call body can carry `value` under `key` (its top level only)."""
     expected = _KEY_TYPES.get(key)
     if expected is None:
         return value is not None and not (required and value == "")
-    return value.__class__ is expected and (expected is not str or value != "")
+    return value.__class__ is expected and (expected is dict or len(value) > 0)
 
 
 def missing_keys(keys, values):

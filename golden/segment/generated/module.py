@@ -19,6 +19,7 @@ COMPILER_VERSION = "0.1.0"
 RULE_NAMES = ("track", "identify", "group", "page", "screen")
 _KEYS_1 = ("event", "userId", "timestamp")
 _KEYS_2 = ("userId", "timestamp")
+_CHECK_1 = ("traits",)
 _JMESPATH_1 = jmespath.compile(
     "type == 'group' && (traits.mrr == null || traits.mrr == '' || to_number(traits.mrr) != null)"
 )
@@ -117,7 +118,11 @@ def transform(event, reasons=None):
                 "timestamp": shared_2,
                 "traits": merged_8,
             }
-            out.append(body)
+            problem = body_problem(body, _CHECK_1)
+            if problem is None:
+                out.append(body)
+            elif reasons is not None:
+                reasons.append(("identify", (problem,)))
 
     # rule 'group' (line 54): group call
     # when: "type == 'group' && (traits.mrr == null || traits.mrr == '' || to_number(traits.mrr) !=
@@ -164,7 +169,11 @@ def transform(event, reasons=None):
             if mrr_16 is not None:
                 merged_13["mrr"] = mrr_16
             body["traits"] = merged_13
-            out.append(body)
+            problem = body_problem(body, _CHECK_1)
+            if problem is None:
+                out.append(body)
+            elif reasons is not None:
+                reasons.append(("group", (problem,)))
 
     # rule 'page' (line 74): page call
     # when: "type == 'page'"
@@ -332,12 +341,12 @@ def merge_into(out, part):
 
 
 # The types of the keys Accoil defines. A value of another type (or an empty
-# string) counts as missing: a required key stops the call, an optional one is
-# left out, so no call body Accoil would refuse is ever sent.
+# string or list) counts as missing: a required key stops the call, an optional
+# one is left out, so no call body Accoil would refuse is ever sent.
 _KEY_TYPES = {
     "userId": str,
-    "groupId": str,
     "anonymousId": str,
+    "groupId": str,
     "event": str,
     "name": str,
     "timestamp": str,
@@ -348,14 +357,91 @@ _KEY_TYPES = {
 }
 
 
+# The key whose list holds the groups, and each group entry's keys (all required) by type.
+_GROUP_LIST_KEY = "groupTraits"
+
+
+_GROUP_ENTRY_TYPES = {
+    "groupId": str,
+    "traits": dict,
+}
+
+
 def accepts(key, value, required=True):
-    """Whether a call body can carry `value` under `key`."""
+    """Whether a call body can carry `value` under `key` (its top level only)."""
     expected = _KEY_TYPES.get(key)
     if expected is None:
         return value is not None and not (required and value == "")
-    return value.__class__ is expected and (expected is not str or value != "")
+    return value.__class__ is expected and (expected is dict or len(value) > 0)
 
 
 def missing_keys(keys, values):
     """The keys whose values a call body cannot carry: why a call was not sent."""
     return tuple(key for key, value in zip(keys, values, strict=True) if not accepts(key, value))
+
+
+# What `value_problem` expects of a value: any value but null, a group entry, or one
+# of an entry's keys (by type).
+_ANY = None
+
+
+_ENTRY = "entry"
+
+
+def value_problem(key, value):
+    """The key path inside `value`, carried under `key`, that breaks the contract: null
+    anywhere, a group entry that is not an object or lacks a non-empty string groupId or
+    an object traits; None when there is none. Depth first, without recursion (a value
+    may nest deeply), each value before the values inside it."""
+    pending = [(key, value, _ANY)]
+    if key == _GROUP_LIST_KEY and value.__class__ is list:
+        pending = [(f"{key}[{i}]", item, _ENTRY) for i, item in reversed(list(enumerate(value)))]
+    # A stack emptied depth first. Generated code has no while loop: this for loop
+    # takes the stack's top each time, and ends when pop finds the stack empty.
+    try:
+        for path, item, expect in iter(pending.pop, None):
+            problem = _item_problem(path, item, expect, pending)
+            if problem is not None:
+                return problem
+    except IndexError:
+        return None
+    return None
+
+
+def _item_problem(path, value, expect, pending):
+    """The problem of one value itself (its key path), or None, after pushing the values
+    inside it onto `pending` (the first on top)."""
+    if value is None:
+        return path
+    if expect is _ENTRY:
+        if value.__class__ is not dict:
+            return path
+        for name in _GROUP_ENTRY_TYPES:
+            if name not in value:
+                return f"{path}.{name}"
+    elif expect is not _ANY and not (
+        value.__class__ is expect and (expect is dict or len(value) > 0)
+    ):
+        return path
+    if value.__class__ is dict:
+        entry = expect is _ENTRY
+        inner = [
+            (f"{path}.{k}", v, _GROUP_ENTRY_TYPES.get(k) if entry else _ANY)
+            for k, v in value.items()
+        ]
+        pending.extend(reversed(inner))
+    elif value.__class__ is list:
+        pending.extend((f"{path}[{i}]", v, _ANY) for i, v in reversed(list(enumerate(value))))
+    return None
+
+
+def body_problem(body, keys):
+    """The first key path, among the values of `keys` in `body` (in the body's order),
+    that breaks the contract; None when there is none."""
+    for key in keys:
+        value = body.get(key)
+        if value is not None:
+            problem = value_problem(key, value)
+            if problem is not None:
+                return problem
+    return None
