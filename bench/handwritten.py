@@ -326,7 +326,7 @@ def segment(event, reasons: list | None = None) -> list[dict]:
         body = {"type": "identify", "userId": user_id, "timestamp": timestamp, "traits": traits}
         broken = _null_path("traits", traits)
         return [body] if broken is None else _dropped(reasons, "identify", broken)
-    if kind == "group" and _segment_mrr_ok(event.get("traits")):
+    if kind == "group":
         return _segment_group(event, user_id, timestamp, reasons)
     return []
 
@@ -340,20 +340,6 @@ def _segment_traits(raw, fields: tuple[str, ...]) -> dict:
             if value is not None:
                 traits[field] = value
     return traits
-
-
-def _segment_mrr_ok(traits) -> bool:
-    """The group rule's condition: no mrr, an empty one, or one JMESPath reads as a number."""
-    mrr = traits.get("mrr") if traits.__class__ is dict else None
-    if mrr is None or mrr == "" or mrr.__class__ is int or mrr.__class__ is float:
-        return True
-    if mrr.__class__ is not str:
-        return False
-    try:
-        float(mrr) if "." in mrr else int(mrr)
-    except ValueError:
-        return False
-    return True
 
 
 def _segment_group(event: dict, user_id, timestamp, reasons: list | None) -> list[dict]:
@@ -376,7 +362,8 @@ def _segment_group(event: dict, user_id, timestamp, reasons: list | None) -> lis
     body["timestamp"] = timestamp
     raw = event.get("traits")
     traits = _segment_traits(raw, ("name", "createdAt", "status", "plan"))
-    if traits:  # so `raw` is an object
+    if raw.__class__ is dict:  # the incoming mrr is never sent; only as a number
+        traits.pop("mrr", None)
         mrr = _number(raw.get("mrr"))
         if mrr is not None:
             traits["mrr"] = mrr

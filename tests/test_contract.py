@@ -29,6 +29,7 @@ import accoil_map
 from accoil_map import language
 from accoil_map.delivery.contract import first_problem
 from accoil_map.interpreter import Interpreter
+from accoil_map.runtime import contract
 from accoil_map.runtime.contract import accepts, body_problem, value_problem
 from accoil_map.schema import payload_schema
 
@@ -158,6 +159,8 @@ def test_run_time_check_and_send_agree_on_every_value(key, value):
     problem = first_problem(body)
     assert value_problem(key, value) == (None if problem is None else problem.where)
     assert body_problem(body, (key,)) == value_problem(key, value)
+    # The fast verdict (no key paths) and the walk that names the path agree.
+    assert contract._holds(key, value) == (contract._first_problem(key, value) is None)
 
 
 def test_the_language_reads_its_contract_from_the_payload_schema():

@@ -189,9 +189,7 @@ def test_rules_that_overlap_all_fire(tmp_path):
     assert names == ["first $identify", "everything $identify"]
 
 
-# Not segment: its group rule's condition also reads traits.mrr (Segment refuses a
-# group call whose mrr is not a number), which the analysis cannot see through.
-@pytest.mark.parametrize("name", ["amplitude", "posthog", "rudderstack"])
+@pytest.mark.parametrize("name", ["amplitude", "segment", "posthog", "rudderstack"])
 def test_shipped_mappings_have_one_rule_per_event(name):
     source = compile_source(check(str(ROOT / "mappings" / f"{name}.yaml")))
     assert "out = []" not in source and "out.append" not in source

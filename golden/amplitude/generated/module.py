@@ -498,11 +498,8 @@ _ANY = None
 _ENTRY = "entry"
 
 
-def value_problem(key, value):
-    """The key path inside `value`, carried under `key`, that breaks the contract: null
-    anywhere, a group entry that is not an object or lacks a non-empty string groupId or
-    an object traits; None when there is none. Depth first, without recursion (a value
-    may nest deeply), each value before the values inside it."""
+def _first_problem(key, value):
+    """`value_problem` the slow way: the key path of the first problem, depth first."""
     pending = [(key, value, _ANY)]
     if key == _GROUP_LIST_KEY and value.__class__ is list:
         pending = [(f"{key}[{i}]", item, _ENTRY) for i, item in reversed(list(enumerate(value)))]
@@ -516,6 +513,31 @@ def value_problem(key, value):
     except IndexError:
         return None
     return None
+
+
+def _holds(key, value):
+    """Whether `value` keeps the contract under `key`: `value_problem`'s verdict, fast."""
+    if key == _GROUP_LIST_KEY and value.__class__ is list:
+        for entry in value:
+            if entry.__class__ is not dict:
+                return False
+            for name, expect in _GROUP_ENTRY_TYPES.items():
+                item = entry.get(name)
+                if item.__class__ is not expect or (expect is not dict and len(item) == 0):
+                    return False
+        containers = list(value)  # the entries' insides, below
+    elif value.__class__ is dict or value.__class__ is list:
+        containers = [value]
+    else:
+        return value is not None
+    for container in containers:  # it grows as the loop finds objects and lists inside
+        items = container.values() if container.__class__ is dict else container
+        if None in items:  # one scan in C; JSON values equal None only when null
+            return False
+        for item in items:
+            if item.__class__ is dict or item.__class__ is list:
+                containers.append(item)
+    return True
 
 
 def _item_problem(path, value, expect, pending):
@@ -550,8 +572,6 @@ def body_problem(body, keys):
     that breaks the contract; None when there is none."""
     for key in keys:
         value = body.get(key)
-        if value is not None:
-            problem = value_problem(key, value)
-            if problem is not None:
-                return problem
+        if value is not None and not _holds(key, value):
+            return _first_problem(key, value)
     return None

@@ -2,7 +2,7 @@
 # compile it again (accoil-map compile).
 # mapping file: 'segment.yaml'
 # mapping: 'segment' (source: 'segment')
-# sha256 of the mapping file: 8c7c1c1751a18e0bce4e525ce99013048acf7d1f049fb7b828d31c35a82feb89
+# sha256 of the mapping file: 3722e19d1aa014039cac213eea22149f069e880b1cc987cc0f958fea8760eb02
 """Accoil call bodies from source events, compiled from one accoil-map mapping."""
 
 import json
@@ -14,16 +14,16 @@ import jmespath.exceptions
 MAPPING_NAME = "segment"
 MAPPING_SOURCE = "segment"
 MAPPING_FILE = "segment.yaml"
-MAPPING_SHA256 = "8c7c1c1751a18e0bce4e525ce99013048acf7d1f049fb7b828d31c35a82feb89"
+MAPPING_SHA256 = "3722e19d1aa014039cac213eea22149f069e880b1cc987cc0f958fea8760eb02"
 COMPILER_VERSION = "0.1.0"
 RULE_NAMES = ("track", "identify", "group", "page", "screen")
 _KEYS_1 = ("event", "userId", "timestamp")
 _KEYS_2 = ("userId", "timestamp")
 _CHECK_1 = ("traits",)
-_JMESPATH_1 = jmespath.compile(
-    "type == 'group' && (traits.mrr == null || traits.mrr == '' || to_number(traits.mrr) != null)"
-)
 _KEYS_3 = ("groupId", "timestamp")
+_JMESPATH_1 = jmespath.compile(
+    "type(traits) == 'object' && merge(traits, `{\"mrr\": null}`) || `null`"
+)
 _KEYS_4 = ("timestamp",)
 
 
@@ -38,185 +38,167 @@ def transform(event, reasons=None):
     """
     if event.__class__ is not dict:
         raise RejectEvent("the event is not a JSON object (got " + _jp_type(event) + ")")
-    out = []
     # Values used by several rules: reads now, the rest on first use (...).
     e_type = event.get("type")
-    e_userId = event.get("userId")
-    shared_1 = ...
-    e_timestamp = event.get("timestamp")
-    shared_2 = ...
-    e_traits = event.get("traits")
-    name_3 = e_traits.get("name") if e_traits.__class__ is dict else None
-    shared_4 = ...
-    created_at_5 = e_traits.get("createdAt") if e_traits.__class__ is dict else None
-    shared_6 = ...
-    e_name = event.get("name")
-    shared_7 = ...
 
-    # rule 'track' (line 31): track call
+    # rule 'track' (line 32): track call
     # when: "type == 'track'"
     if e_type == "track":
         x_event = to_text(event.get("event"))
-        if shared_1 is ...:
-            shared_1 = to_text(e_userId)
-        if shared_2 is ...:
-            shared_2 = to_text(e_timestamp)
+        x_userId = to_text(event.get("userId"))
+        x_timestamp = to_text(event.get("timestamp"))
         if (
             x_event.__class__ is not str
             or x_event == ""
-            or shared_1.__class__ is not str
-            or shared_1 == ""
-            or shared_2.__class__ is not str
-            or shared_2 == ""
+            or x_userId.__class__ is not str
+            or x_userId == ""
+            or x_timestamp.__class__ is not str
+            or x_timestamp == ""
         ):
             if reasons is not None:
-                reasons.append(("track", missing_keys(_KEYS_1, (x_event, shared_1, shared_2))))
-        else:
-            body = {"type": "track", "event": x_event, "userId": shared_1, "timestamp": shared_2}
-            out.append(body)
+                reasons.append(("track", missing_keys(_KEYS_1, (x_event, x_userId, x_timestamp))))
+            return []
+        body = {"type": "track", "event": x_event, "userId": x_userId, "timestamp": x_timestamp}
+        return [body]
 
-    # rule 'identify' (line 39): identify call
+    # rule 'identify' (line 40): identify call
     # when: "type == 'identify'"
-    elif e_type == "identify":
-        if shared_1 is ...:
-            shared_1 = to_text(e_userId)
-        if shared_2 is ...:
-            shared_2 = to_text(e_timestamp)
+    if e_type == "identify":
+        x_userId = to_text(event.get("userId"))
+        x_timestamp = to_text(event.get("timestamp"))
         if (
-            shared_1.__class__ is not str
-            or shared_1 == ""
-            or shared_2.__class__ is not str
-            or shared_2 == ""
+            x_userId.__class__ is not str
+            or x_userId == ""
+            or x_timestamp.__class__ is not str
+            or x_timestamp == ""
         ):
             if reasons is not None:
-                reasons.append(("identify", missing_keys(_KEYS_2, (shared_1, shared_2))))
-        else:
-            merged_8 = {}
-            merge_into(merged_8, e_traits)
-            email_9 = to_text(e_traits.get("email") if e_traits.__class__ is dict else None)
-            if email_9 is not None:
-                merged_8["email"] = email_9
-            if shared_4 is ...:
-                shared_4 = to_text(name_3)
-            if shared_4 is not None:
-                merged_8["name"] = shared_4
-            role_10 = to_text(e_traits.get("role") if e_traits.__class__ is dict else None)
-            if role_10 is not None:
-                merged_8["role"] = role_10
-            account_status_11 = to_text(
-                e_traits.get("accountStatus") if e_traits.__class__ is dict else None
-            )
-            if account_status_11 is not None:
-                merged_8["accountStatus"] = account_status_11
-            if shared_6 is ...:
-                shared_6 = to_text(created_at_5)
-            if shared_6 is not None:
-                merged_8["createdAt"] = shared_6
-            body = {
-                "type": "identify",
-                "userId": shared_1,
-                "timestamp": shared_2,
-                "traits": merged_8,
-            }
-            problem = body_problem(body, _CHECK_1)
-            if problem is None:
-                out.append(body)
-            elif reasons is not None:
+                reasons.append(("identify", missing_keys(_KEYS_2, (x_userId, x_timestamp))))
+            return []
+        merged_1 = {}
+        e_traits = event.get("traits")
+        merge_into(merged_1, e_traits)
+        email_2 = to_text(e_traits.get("email") if e_traits.__class__ is dict else None)
+        if email_2 is not None:
+            merged_1["email"] = email_2
+        name_3 = to_text(e_traits.get("name") if e_traits.__class__ is dict else None)
+        if name_3 is not None:
+            merged_1["name"] = name_3
+        role_4 = to_text(e_traits.get("role") if e_traits.__class__ is dict else None)
+        if role_4 is not None:
+            merged_1["role"] = role_4
+        account_status_5 = to_text(
+            e_traits.get("accountStatus") if e_traits.__class__ is dict else None
+        )
+        if account_status_5 is not None:
+            merged_1["accountStatus"] = account_status_5
+        created_at_6 = to_text(e_traits.get("createdAt") if e_traits.__class__ is dict else None)
+        if created_at_6 is not None:
+            merged_1["createdAt"] = created_at_6
+        body = {
+            "type": "identify",
+            "userId": x_userId,
+            "timestamp": x_timestamp,
+            "traits": merged_1,
+        }
+        problem = body_problem(body, _CHECK_1)
+        if problem is not None:
+            if reasons is not None:
                 reasons.append(("identify", (problem,)))
+            return []
+        return [body]
 
-    # rule 'group' (line 54): group call
-    # when: "type == 'group' && (traits.mrr == null || traits.mrr == '' || to_number(traits.mrr) !=
-    # null)"
-    if truthy(jp_search(_JMESPATH_1, event)):
+    # rule 'group' (line 55): group call
+    # when: "type == 'group'"
+    if e_type == "group":
         x_groupId = to_text(event.get("groupId"))
-        if shared_2 is ...:
-            shared_2 = to_text(e_timestamp)
+        x_timestamp = to_text(event.get("timestamp"))
         if (
             x_groupId.__class__ is not str
             or x_groupId == ""
-            or shared_2.__class__ is not str
-            or shared_2 == ""
+            or x_timestamp.__class__ is not str
+            or x_timestamp == ""
         ):
             if reasons is not None:
-                reasons.append(("group", missing_keys(_KEYS_3, (x_groupId, shared_2))))
-        else:
-            body = {"type": "group", "groupId": x_groupId}
-            if shared_1 is ...:
-                shared_1 = to_text(e_userId)
-            if shared_1.__class__ is str and shared_1 != "":
-                body["userId"] = shared_1
-            anonymous_id_12 = to_text(event.get("anonymousId"))
-            if anonymous_id_12.__class__ is str and anonymous_id_12 != "":
-                body["anonymousId"] = anonymous_id_12
-            body["timestamp"] = shared_2
-            merged_13 = {}
-            merge_into(merged_13, e_traits)
-            if shared_4 is ...:
-                shared_4 = to_text(name_3)
-            if shared_4 is not None:
-                merged_13["name"] = shared_4
-            if shared_6 is ...:
-                shared_6 = to_text(created_at_5)
-            if shared_6 is not None:
-                merged_13["createdAt"] = shared_6
-            status_14 = to_text(e_traits.get("status") if e_traits.__class__ is dict else None)
-            if status_14 is not None:
-                merged_13["status"] = status_14
-            plan_15 = to_text(e_traits.get("plan") if e_traits.__class__ is dict else None)
-            if plan_15 is not None:
-                merged_13["plan"] = plan_15
-            mrr_16 = to_number(e_traits.get("mrr") if e_traits.__class__ is dict else None)
-            if mrr_16 is not None:
-                merged_13["mrr"] = mrr_16
-            body["traits"] = merged_13
-            problem = body_problem(body, _CHECK_1)
-            if problem is None:
-                out.append(body)
-            elif reasons is not None:
+                reasons.append(("group", missing_keys(_KEYS_3, (x_groupId, x_timestamp))))
+            return []
+        body = {"type": "group", "groupId": x_groupId}
+        user_id_7 = to_text(event.get("userId"))
+        if user_id_7.__class__ is str and user_id_7 != "":
+            body["userId"] = user_id_7
+        anonymous_id_8 = to_text(event.get("anonymousId"))
+        if anonymous_id_8.__class__ is str and anonymous_id_8 != "":
+            body["anonymousId"] = anonymous_id_8
+        body["timestamp"] = x_timestamp
+        merged_9 = {}
+        e_traits = event.get("traits")
+        test_10 = (
+            (e_traits.get("mrr") if e_traits.__class__ is dict else None) is None
+            or jp_ge(e_traits.get("mrr") if e_traits.__class__ is dict else None, 0)
+        ) or jp_lt(e_traits.get("mrr") if e_traits.__class__ is dict else None, 0)
+        test_11 = e_traits if test_10 else test_10
+        test_12 = None if not truthy(test_11) else test_11
+        test_13 = jp_search(_JMESPATH_1, event) if test_12 is None else test_12
+        merge_into(merged_9, test_13)
+        name_14 = to_text(e_traits.get("name") if e_traits.__class__ is dict else None)
+        if name_14 is not None:
+            merged_9["name"] = name_14
+        created_at_15 = to_text(e_traits.get("createdAt") if e_traits.__class__ is dict else None)
+        if created_at_15 is not None:
+            merged_9["createdAt"] = created_at_15
+        status_16 = to_text(e_traits.get("status") if e_traits.__class__ is dict else None)
+        if status_16 is not None:
+            merged_9["status"] = status_16
+        plan_17 = to_text(e_traits.get("plan") if e_traits.__class__ is dict else None)
+        if plan_17 is not None:
+            merged_9["plan"] = plan_17
+        mrr_18 = to_number(e_traits.get("mrr") if e_traits.__class__ is dict else None)
+        if mrr_18 is not None:
+            merged_9["mrr"] = mrr_18
+        body["traits"] = merged_9
+        problem = body_problem(body, _CHECK_1)
+        if problem is not None:
+            if reasons is not None:
                 reasons.append(("group", (problem,)))
+            return []
+        return [body]
 
-    # rule 'page' (line 74): page call
+    # rule 'page' (line 79): page call
     # when: "type == 'page'"
     if e_type == "page":
-        if shared_2 is ...:
-            shared_2 = to_text(e_timestamp)
-        if shared_2.__class__ is not str or shared_2 == "":
+        x_timestamp = to_text(event.get("timestamp"))
+        if x_timestamp.__class__ is not str or x_timestamp == "":
             if reasons is not None:
-                reasons.append(("page", missing_keys(_KEYS_4, (shared_2,))))
-        else:
-            body = {"type": "page"}
-            if shared_1 is ...:
-                shared_1 = to_text(e_userId)
-            if shared_1.__class__ is str and shared_1 != "":
-                body["userId"] = shared_1
-            if shared_7 is ...:
-                shared_7 = to_text(e_name)
-            if shared_7.__class__ is str and shared_7 != "":
-                body["name"] = shared_7
-            body["timestamp"] = shared_2
-            out.append(body)
+                reasons.append(("page", missing_keys(_KEYS_4, (x_timestamp,))))
+            return []
+        body = {"type": "page"}
+        user_id_19 = to_text(event.get("userId"))
+        if user_id_19.__class__ is str and user_id_19 != "":
+            body["userId"] = user_id_19
+        name_20 = to_text(event.get("name"))
+        if name_20.__class__ is str and name_20 != "":
+            body["name"] = name_20
+        body["timestamp"] = x_timestamp
+        return [body]
 
-    # rule 'screen' (line 82): screen call
+    # rule 'screen' (line 87): screen call
     # when: "type == 'screen'"
-    elif e_type == "screen":
-        if shared_2 is ...:
-            shared_2 = to_text(e_timestamp)
-        if shared_2.__class__ is not str or shared_2 == "":
+    if e_type == "screen":
+        x_timestamp = to_text(event.get("timestamp"))
+        if x_timestamp.__class__ is not str or x_timestamp == "":
             if reasons is not None:
-                reasons.append(("screen", missing_keys(_KEYS_4, (shared_2,))))
-        else:
-            body = {"type": "screen"}
-            if shared_1 is ...:
-                shared_1 = to_text(e_userId)
-            if shared_1.__class__ is str and shared_1 != "":
-                body["userId"] = shared_1
-            if shared_7 is ...:
-                shared_7 = to_text(e_name)
-            if shared_7.__class__ is str and shared_7 != "":
-                body["name"] = shared_7
-            body["timestamp"] = shared_2
-            out.append(body)
-    return out
+                reasons.append(("screen", missing_keys(_KEYS_4, (x_timestamp,))))
+            return []
+        body = {"type": "screen"}
+        user_id_21 = to_text(event.get("userId"))
+        if user_id_21.__class__ is str and user_id_21 != "":
+            body["userId"] = user_id_21
+        name_22 = to_text(event.get("name"))
+        if name_22.__class__ is str and name_22 != "":
+            body["name"] = name_22
+        body["timestamp"] = x_timestamp
+        return [body]
+    return []
 
 
 # --------------------------------------------------------------------------------------------------
@@ -257,6 +239,31 @@ def truthy(v):
     if c is bool or c is int or c is float:
         return True
     return not (v == "" or v == [] or v == {})
+
+
+def jp_lt(a, b):
+    """JMESPath `<`: numbers (not booleans) or strings; otherwise null.
+
+    jmespath 1.x raises TypeError for a number against a string; we give null.
+    """
+    ca = a.__class__
+    cb = b.__class__
+    if ca is str:
+        return a < b if cb is str else None
+    if (ca is int or ca is float) and (cb is int or cb is float):
+        return a < b
+    return None
+
+
+def jp_ge(a, b):
+    """JMESPath `>=`: numbers (not booleans) or strings; otherwise null."""
+    ca = a.__class__
+    cb = b.__class__
+    if ca is str:
+        return a >= b if cb is str else None
+    if (ca is int or ca is float) and (cb is int or cb is float):
+        return a >= b
+    return None
 
 
 def jp_search(expression, event):
@@ -388,11 +395,8 @@ _ANY = None
 _ENTRY = "entry"
 
 
-def value_problem(key, value):
-    """The key path inside `value`, carried under `key`, that breaks the contract: null
-    anywhere, a group entry that is not an object or lacks a non-empty string groupId or
-    an object traits; None when there is none. Depth first, without recursion (a value
-    may nest deeply), each value before the values inside it."""
+def _first_problem(key, value):
+    """`value_problem` the slow way: the key path of the first problem, depth first."""
     pending = [(key, value, _ANY)]
     if key == _GROUP_LIST_KEY and value.__class__ is list:
         pending = [(f"{key}[{i}]", item, _ENTRY) for i, item in reversed(list(enumerate(value)))]
@@ -406,6 +410,31 @@ def value_problem(key, value):
     except IndexError:
         return None
     return None
+
+
+def _holds(key, value):
+    """Whether `value` keeps the contract under `key`: `value_problem`'s verdict, fast."""
+    if key == _GROUP_LIST_KEY and value.__class__ is list:
+        for entry in value:
+            if entry.__class__ is not dict:
+                return False
+            for name, expect in _GROUP_ENTRY_TYPES.items():
+                item = entry.get(name)
+                if item.__class__ is not expect or (expect is not dict and len(item) == 0):
+                    return False
+        containers = list(value)  # the entries' insides, below
+    elif value.__class__ is dict or value.__class__ is list:
+        containers = [value]
+    else:
+        return value is not None
+    for container in containers:  # it grows as the loop finds objects and lists inside
+        items = container.values() if container.__class__ is dict else container
+        if None in items:  # one scan in C; JSON values equal None only when null
+            return False
+        for item in items:
+            if item.__class__ is dict or item.__class__ is list:
+                containers.append(item)
+    return True
 
 
 def _item_problem(path, value, expect, pending):
@@ -440,8 +469,6 @@ def body_problem(body, keys):
     that breaks the contract; None when there is none."""
     for key in keys:
         value = body.get(key)
-        if value is not None:
-            problem = value_problem(key, value)
-            if problem is not None:
-                return problem
+        if value is not None and not _holds(key, value):
+            return _first_problem(key, value)
     return None
