@@ -19,6 +19,9 @@ schemas/accoil/payload.schema.json is the contract. `send` compiles it
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -223,3 +226,23 @@ def test_values_the_mapping_proves_are_not_checked_at_run_time():
     source = accoil_map.compile_source(accoil_map.check(text))
     assert '_CHECK_1 = ("context",)' in source
     assert source.count("= body_problem(body,") == 1
+
+
+def test_explain_names_the_key_path_from_a_fresh_process(tmp_path):
+    """`accoil-map explain` (its own process: the interpreter imported first) shows why."""
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps(
+            {"type": "identify", "userId": "u1", "timestamp": "t", "traits": {"a": {"b": None}}}
+        )
+    )
+    mapping = Path(__file__).resolve().parent.parent / "mappings" / "rudderstack.yaml"
+    result = subprocess.run(
+        [sys.executable, "-m", "accoil_map", "explain", str(mapping), str(event)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "not emitted: traits.a.b must be present" in result.stdout
