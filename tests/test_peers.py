@@ -15,6 +15,7 @@ import json
 
 import pytest
 
+import accoil_map
 from accoil_map.golden import GoldenPaths, load_case
 
 from .conftest import ROOT, compiled
@@ -79,3 +80,28 @@ def test_every_peer_case_names_its_source_test(name):
 def test_instants_compare_formats_of_the_same_time():
     assert _instant("2024-01-01T00:00:00Z") == _instant("2024-01-01T00:00:00.000Z")
     assert _instant("2024-01-01T00:00:00Z") != _instant("2024-01-01T00:00:00.001Z")
+
+
+def test_posthog_additional_traits_knob_works_as_posthogs():
+    """The "Additional User Traits" knob filled in: mapped traits are added, an explicit
+    field that is not empty wins, empty values are not sent, and the geoip/ip/current_url
+    filter applies to mapped keys too (accoil.template.ts)."""
+    text = (ROOT / "mappings" / "posthog.yaml").read_text()
+    knob = (
+        "additional_user_traits:\n"
+        '    company: {path: "person.properties.company || `null`"}\n'
+        '    email: {path: "person.properties.work_email || `null`"}\n'
+        '    team: {path: "person.properties.team || `null`"}\n'
+        '    client_ip: {path: "person.properties.ip_seen || `null`"}\n'
+    )
+    assert text.count("additional_user_traits: {}\n") == 1
+    module = accoil_map.load(accoil_map.check(text.replace("additional_user_traits: {}\n", knob)))
+    person = {"email": "a@example.com", "work_email": "w@example.com", "company": "Acme",
+              "team": "", "ip_seen": "10.0.0.1"}  # fmt: skip
+    event = {"event": "$identify", "distinct_id": "u1", "timestamp": "2024-01-01T00:00:00Z",
+             "person": {"properties": person}}  # fmt: skip
+    (call,) = module.transform(event)
+    assert call["traits"] == {"company": "Acme", "email": "a@example.com"}
+    person["email"] = ""  # an empty explicit field gives way to the mapped one
+    (call,) = module.transform(event)
+    assert call["traits"] == {"company": "Acme", "email": "w@example.com"}
