@@ -3,7 +3,10 @@
 A rule's block tests its condition, computes its required keys, records why
 a call is not sent when one is missing, and builds the call body in a dict
 literal: checked required keys and values that are always valid first, then
-each optional key only when the Accoil contract accepts its value.
+each optional key only when the Accoil contract accepts its value. Last, the
+values the mapping cannot prove right inside (copied from the event) are
+checked to the last nested key; a body that breaks the contract is dropped,
+its key path the reason.
 """
 
 from __future__ import annotations
