@@ -204,7 +204,7 @@ def cmd_backfill(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    checked = _checked(args.mapping)  # first: the compiler's modules before the interpreter's
+    checked = _checked(args.mapping)
     from .event_input import EventInputError, read_event
     from .explanation import explain_event
 

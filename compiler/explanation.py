@@ -153,7 +153,10 @@ class _Reader:
             for t in trace.fields
         )
         values = {f.name: f for f in fields}
-        not_emitted = tuple(_unfit(values[key]) for key in trace.missing)
+        # A key path inside a value (`traits.a.b`, the contract's) is not a value of its own.
+        not_emitted = tuple(
+            _unfit(values[key]) if key in values else requirement(key) for key in trace.missing
+        )
         return replace(report, fields=fields, payload=trace.payload, not_emitted=not_emitted)
 
     def reads(self, expr: ir.Expr) -> tuple[tuple[str, Any], ...]:

@@ -9,6 +9,7 @@ every mapping and event (see tests/test_differential.py). It also powers
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,13 +17,17 @@ import jmespath
 
 from . import ir, language
 from .helpers import helper_objects
-from .runtime.contract import accepts
+from .runtime.contract import accepts, body_problem
 from .runtime.groups import select_groups
 from .runtime.jmes import RejectEvent, _jp_type, get_key, jp_index, jp_search, truthy
 from .runtime.objects import merge, omit_keys
 
-#: Run-time helpers by name, as the language tables name them.
-_HELPERS = helper_objects()
+
+@functools.cache
+def _helpers() -> dict[str, Any]:
+    """Run-time helpers by name, as the language tables name them. Built on first use:
+    building them imports the code generator, which imports this module."""
+    return helper_objects()
 
 
 @dataclass
@@ -94,7 +99,7 @@ def evaluate(expr: ir.Expr, scope: Scope) -> Any:
         case ir.Groups():
             return _groups(expr, scope)
         case ir.Convert(target, to):
-            return _HELPERS[language.CONVERSIONS[to]](evaluate(target, scope))
+            return _helpers()[language.CONVERSIONS[to]](evaluate(target, scope))
         case ir.Default(target, fallback, replace_empty):
             value = evaluate(target, scope)
             if value is None or (replace_empty and value == ""):
@@ -113,7 +118,7 @@ def evaluate(expr: ir.Expr, scope: Scope) -> Any:
         case ir.Not(target):
             return not truthy(evaluate(target, scope))
         case ir.Call(name, args):
-            helper = _HELPERS[language.COMPILED_FUNCTIONS[name][1]]
+            helper = _helpers()[language.COMPILED_FUNCTIONS[name][1]]
             return helper(*(evaluate(arg, scope) for arg in args))
         case ir.Jmes(text):
             return jp_search(jmespath.compile(text), scope.event)
@@ -128,13 +133,13 @@ def _render(parts: tuple, scope: Scope) -> str | None:
 
 
 def _text(value: Any) -> str | None:
-    return _HELPERS[language.CONVERSIONS["string"]](value)
+    return _helpers()[language.CONVERSIONS["string"]](value)
 
 
 def compare(op: str, left: Any, right: Any) -> Any:
     """A JMESPath comparison (language.COMPARISONS) of two values."""
     comparison = language.COMPARISONS[op]
-    result = _HELPERS[comparison.helper](left, right)
+    result = _helpers()[comparison.helper](left, right)
     return not result if comparison.negated else result
 
 
@@ -145,7 +150,7 @@ def _filter(name: str, value: Any, args: tuple, scope: Scope) -> Any:
         texts = [language.JOIN_SEPARATOR]
     if None in texts:
         return None
-    return _HELPERS[language.FILTERS[name].helper](value, *texts)
+    return _helpers()[language.FILTERS[name].helper](value, *texts)
 
 
 def _groups(expr: ir.Groups, scope: Scope) -> list | None:
@@ -204,6 +209,11 @@ class Interpreter:
         trace.payload.update(
             (t.key, t.value) for t in trace.fields if accepts(t.key, t.value, t.key in values)
         )
+        # The contract inside the values (no null anywhere, group entries): a body that
+        # breaks it is not sent, and the key path at fault is the reason.
+        problem = body_problem(trace.payload, tuple(trace.payload))
+        if problem is not None:
+            trace.missing, trace.payload = (problem,), None
         return trace
 
     def transform(self, event: Any, reasons: list | None = None) -> list[dict]:

@@ -74,11 +74,10 @@ def _check_number_literals(text: str) -> None:
         warnings.simplefilter("ignore", PendingDeprecationWarning)
         tokens = list(Lexer().tokenize(text))
     for token in tokens:
-        # A raw string ('...') is text by definition; only a JSON literal (`...`)
-        # can hold a number that jmespath fell back to reading as text.
-        if token["type"] != "literal" or text[token["start"]] != "`":
+        # Only a JSON literal (`...`) can hold a number; a raw string ('0') is text.
+        if token["type"] != "literal" or not isinstance(token["value"], str):
             continue
-        if not isinstance(token["value"], str):
+        if text[token["start"]] != "`":
             continue
         lexeme = text[token["start"] + 1 : token["start"] + token["end"]].rstrip("`").strip()
         if _JSON_NUMBER.fullmatch(lexeme):

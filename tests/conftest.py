@@ -17,7 +17,7 @@ from accoil_map.modules import import_source
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS = sorted((ROOT / "mappings").glob("*.yaml"))
-SHIPPED = ("amplitude", "segment", "posthog")
+SHIPPED = ("amplitude", "segment", "posthog", "rudderstack")
 
 
 #: A guard against runaway work (exponential backtracking, an unbounded expansion), not a

@@ -31,7 +31,7 @@ EVENTS = {
         NOT_AN_OBJECT,
     ],
     "segment": [
-        "track_with_context_group_id",
+        "track_context_group_id_not_sent",
         "identify_missing_user_id",
         "alias_not_supported",
         NOT_AN_OBJECT,
@@ -40,6 +40,11 @@ EVENTS = {
         "custom_event",
         "pageview_without_title_or_pathname",
         "event_name_missing_rejected",
+        NOT_AN_OBJECT,
+    ],
+    "rudderstack": [
+        "peer_processor_300",
+        "peer_processor_1200",
         NOT_AN_OBJECT,
     ],
 }
