@@ -12,7 +12,8 @@ schemas/accoil/payload.schema.json is the contract. `send` compiles it
   missing required keys, bad group entries), builds a mapping that emits each
   body through paths or object literals, and proves that no call leaving the
   generated module breaks the schema, that the interpreter gives the same
-  calls and reasons, and that a body broken inside a value is dropped with the
+  calls and reasons, that nulls inside values are left out (null is missing at
+  any depth), and that a body still broken inside a value is dropped with the
   key path `send` names.
 """
 
@@ -140,9 +141,13 @@ def test_no_body_that_breaks_the_schema_leaves_a_generated_module(body, literals
     for call in calls:
         assert VALIDATOR.is_valid(call), (call, list(VALIDATOR.iter_errors(call)))
     assert (calls, reasons) == _run(Interpreter(checked.mapping).transform, event)
-    # Every top-level value the body can carry kept as it was: a problem inside one
-    # drops the call, with the key path `send` names.
+    # Every top-level value the body can carry kept, without the nulls inside (null is
+    # missing at any depth): a problem still inside one drops the call, with the key
+    # path `send` names.
     carried = {k: v for k, v in body.items() if k == "type" or accepts(k, v, False)}
+    for k, v in carried.items():
+        cleaned = contract.without_nulls(v)
+        carried[k] = cleaned if accepts(k, cleaned, False) else v
     if not literal and carried.keys() >= set(language.REQUIRED_KEYS[body["type"]]):
         problem = first_problem(carried)
         if problem is None:
@@ -161,7 +166,14 @@ def test_run_time_check_and_send_agree_on_every_value(key, value):
     body = {"type": "page", "timestamp": "t", key: value}
     problem = first_problem(body)
     assert value_problem(key, value) == (None if problem is None else problem.where)
-    assert body_problem(body, (key,)) == value_problem(key, value)
+    # A generated module leaves the nulls inside out first (null is missing at any
+    # depth); what is still wrong is what `send` finds in the cleaned body.
+    cleaned = contract.without_nulls(value)
+    carried = {**body, key: cleaned} if accepts(key, cleaned, False) else body
+    after = first_problem(carried)
+    assert body_problem(body, (key,)) == (None if after is None else after.where)
+    assert after is not None or body == carried  # a body that is sent carries no null
+    assert contract.without_nulls(cleaned) == cleaned
     # The fast verdict (no key paths) and the walk that names the path agree.
     assert contract._holds(key, value) == (contract._first_problem(key, value) is None)
 
@@ -231,12 +243,13 @@ def test_values_the_mapping_proves_are_not_checked_at_run_time():
 def test_explain_names_the_key_path_from_a_fresh_process(tmp_path):
     """`accoil-map explain` (its own process: the interpreter imported first) shows why."""
     event = tmp_path / "event.json"
-    event.write_text(
-        json.dumps(
-            {"type": "identify", "userId": "u1", "timestamp": "t", "traits": {"a": {"b": None}}}
-        )
+    event.write_text(json.dumps({"g": "acme", "t": {"plan": "pro"}}))
+    mapping = tmp_path / "flat.yaml"
+    mapping.write_text(
+        "version: 1\nname: flat\nsource: custom\nrules:\n  - name: events\n    emit:\n"
+        "      type: track\n      event: e\n      userId: u\n      timestamp: t\n"
+        '      groupTraits: [{groupId: "{{ g }}"}]\n'
     )
-    mapping = Path(__file__).resolve().parent.parent / "mappings" / "rudderstack.yaml"
     result = subprocess.run(
         [sys.executable, "-m", "accoil_map", "explain", str(mapping), str(event)],
         capture_output=True,
@@ -245,4 +258,16 @@ def test_explain_names_the_key_path_from_a_fresh_process(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "not emitted: traits.a.b must be present" in result.stdout
+    assert "not emitted: groupTraits[0].traits must be an object" in result.stdout
+
+
+def test_nulls_inside_values_are_left_out_not_the_call():
+    """Null is missing at any depth: an Amplitude identify whose user properties hold a
+    null, and a track whose primary group's traits do, are sent without the nulls."""
+    module = accoil_map.load(Path(__file__).resolve().parent.parent / "mappings" / "amplitude.yaml")
+    base = {"user_id": "u", "event_time": "2024-05-01 12:00:00"}
+    identify = {**base, "event_type": "$identify", "user_properties": {"a": None, "b": [1, None]}}
+    assert module.transform(identify)[0]["traits"] == {"b": [1]}
+    groups = {"groups": {"Account": "1"}, "group_properties": {"Account": {"1": {"name": None}}}}
+    (track,) = module.transform({**base, "event_type": "x", **groups})
+    assert track["groupTraits"] == [{"groupId": "1", "traits": {"group_type": "Account"}}]

@@ -72,6 +72,7 @@ SAMPLES = {
         ("x", {"deep": {"er": None}}),
     ],
     "body_problem": [({"type": "track", "groupTraits": [{"traits": {}}]}, ("groupTraits",))],
+    "without_nulls": [({"a": [1, None, {"b": None}]},), ([None],), (3,)],
     "merge_into": [({}, {"a": 1, "b": None}), ({"a": 1}, [1])],
     "omit_into": [({}, {"IP": 1, "a": None, "b": 2}, ("ip",), True), ({}, 3, ("ip",), False)],
     "first_group": [

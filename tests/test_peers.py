@@ -16,7 +16,7 @@ import json
 import pytest
 
 import accoil_map
-from accoil_map.golden import GoldenPaths, load_case
+from accoil_map.golden import GoldenFolder
 
 from .conftest import ROOT, compiled
 
@@ -61,7 +61,8 @@ def _comparable(body: dict) -> dict:
 def test_mapping_sends_the_integrations_body(name, case, peer):
     mapping = ROOT / "mappings" / f"{name}.yaml"
     _, module, _ = compiled(mapping)
-    event = load_case(GoldenPaths.for_mapping(mapping).root / "cases" / f"{case}.json")
+    (found,) = [c for c in GoldenFolder(ROOT / "golden" / name).cases if c.name == case]
+    event = found.event
     calls = module.transform(event)
     assert [_comparable(call) for call in calls] == [_comparable(b) for b in peer["bodies"]]
 
@@ -69,11 +70,11 @@ def test_mapping_sends_the_integrations_body(name, case, peer):
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_every_peer_case_names_its_source_test(name):
     peers = json.loads((PEERS / f"{name}.json").read_text())
-    cases = GoldenPaths.for_mapping(ROOT / "mappings" / f"{name}.yaml").cases
+    cases = {c.name: c for c in GoldenFolder(ROOT / "golden" / name).cases}
     assert len(peers) == COUNTS[name]
     assert {peer["source"] for peer in peers.values()} == SOURCES[name]
     for case, peer in peers.items():
-        description = json.loads((cases[0].parent / f"{case}.json").read_text())["description"]
+        description = cases[case].load()["description"]
         assert peer["source"] in description and peer["test"] in description, case
 
 

@@ -465,10 +465,47 @@ def _item_problem(path, value, expect, pending):
 
 
 def body_problem(body, keys):
-    """The first key path, among the values of `keys` in `body` (in the body's order),
-    that breaks the contract; None when there is none."""
+    """Leave out the nulls inside the values of `keys` in `body` (null is missing at any
+    depth, as at the top level), then the first key path among them, in the body's
+    order, that still breaks the contract; None when there is none."""
     for key in keys:
         value = body.get(key)
-        if value is not None and not _holds(key, value):
-            return _first_problem(key, value)
+        if value is None or _holds(key, value):
+            continue
+        cleaned = without_nulls(value)
+        if accepts(key, cleaned, False) and _holds(key, cleaned):
+            body[key] = cleaned
+            continue
+        return _first_problem(key, cleaned if accepts(key, cleaned, False) else value)
     return None
+
+
+def without_nulls(value):
+    """A copy of an object or list with every null inside left out (object keys and list
+    items, however deep); other values as they are. Without recursion: a value may
+    nest deeply."""
+    if value.__class__ is dict:
+        copy = {}
+    elif value.__class__ is list:
+        copy = []
+    else:
+        return value
+    pending = [(value, copy)]
+    # A stack emptied depth first, as in `_first_problem`: no while loop in generated code.
+    try:
+        for source, target in iter(pending.pop, None):
+            into_dict = target.__class__ is dict
+            for key, item in source.items() if source.__class__ is dict else enumerate(source):
+                if item is None:
+                    continue
+                if item.__class__ is dict or item.__class__ is list:
+                    inner = {} if item.__class__ is dict else []
+                    pending.append((item, inner))
+                    item = inner
+                if into_dict:
+                    target[key] = item
+                else:
+                    target.append(item)
+    except IndexError:
+        return copy
+    return copy
