@@ -12,6 +12,7 @@ place. A write error names its file; the reader of a pipe going away raises
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import stat
@@ -73,23 +74,23 @@ class Output:
         """Open `path` (`-` is stdout); OSError when its folder cannot be made or written."""
         self.path = path
         self.temporary: str | None = None
+        self.target: Path | None = None  # the file a temporary one replaces
         if path == "-":
             self.label = "stdout"
             raw = _Descriptor(sys.stdout.fileno(), self.label, closefd=False)
         else:
             self.label = path
-            target = Path(os.path.realpath(path))  # a link is followed, not replaced
             try:
-                mode = os.stat(target).st_mode
+                mode = os.stat(path).st_mode
             except FileNotFoundError:
                 mode = None
             if mode is not None and stat.S_ISDIR(mode):
-                raise IsADirectoryError(f"{path} is a folder")
+                raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
             if mode is None or stat.S_ISREG(mode):
-                raw = self._temporary(target, mode)
-            else:  # a device or a pipe: it cannot be replaced, only written
-                raw = _Descriptor(os.open(target, os.O_WRONLY | os.O_CLOEXEC), path)
-        self.target = None if path == "-" else target
+                self.target = Path(os.path.realpath(path))  # a link is followed, not replaced
+                raw = self._temporary(self.target, mode)
+            else:  # a device or a pipe (/dev/fd/N too): it cannot be replaced, only written
+                raw = _Descriptor(os.open(path, os.O_WRONLY | os.O_CLOEXEC), path)
         self.stream = io.BufferedWriter(raw, buffer_size=self.BUFFER)
 
     def _temporary(self, target: Path, mode: int | None) -> _Descriptor:

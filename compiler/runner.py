@@ -93,8 +93,10 @@ def open_input(path: str) -> BinaryIO:
     OSError (no such file, a directory, no permission) propagates."""
     import sys
 
-    raw = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
-    stream = io.BufferedReader(raw, buffer_size=1 << 20) if path == "-" else raw
+    if path == "-":  # its descriptor, unbuffered below ours: a read returns what has come
+        stream = io.BufferedReader(io.FileIO(sys.stdin.fileno(), "rb", closefd=False), 1 << 20)
+    else:
+        stream = open(path, "rb")  # noqa: SIM115
     try:
         gzipped = stream.peek(2)[:2] == GZIP_MAGIC
     except OSError:  # e.g. a directory opens, then cannot be read
@@ -133,7 +135,7 @@ def _read_problem(error: Exception) -> str:
     if isinstance(error, EOFError):
         return "the gzip data ends early (a truncated file?)"
     if isinstance(error, gzip.BadGzipFile):
-        return f"bad gzip data ({error}; garbage after the compressed data?)"
+        return f"bad gzip data ({error})"
     if isinstance(error, zlib.error):
         return f"corrupt gzip data ({error})"
     return error.strerror or str(error)
@@ -411,8 +413,8 @@ def _jobs(infile: BinaryIO, size: int, fd: int | None, max_line_bytes: int):
 def _regular_file(stream: BinaryIO) -> int | None:
     """The descriptor of a plain file opened for reading from its start, else None.
 
-    Only `open(path, "rb")` qualifies: a gzip stream also has a descriptor, but
-    of the compressed file; stdin may be a pipe.
+    A gzip stream also has a descriptor, but of the compressed file; stdin
+    qualifies when it is a file, and not from a pipe.
     """
     if not isinstance(getattr(stream, "raw", None), io.FileIO):
         return None
