@@ -38,6 +38,13 @@ def reject_rate(text: str) -> float:
     return rate
 
 
+def _count(text: str) -> int:
+    """A number of lines, 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a count: {text!r}")
+    return int(text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `run` other than those of delivery."""
     from .backfill.command import byte_size
@@ -63,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"reject a longer line without holding it whole (default {MAX_LINE_BYTES >> 20}MiB)",
     )
     parser.add_argument(
-        "--max-rejects", type=int, metavar="N", help="exit 1 when more than N lines are rejected"
+        "--max-rejects", type=_count, metavar="N", help="exit 1 when more than N lines are rejected"
     )
     parser.add_argument(
         "--max-reject-rate",
@@ -164,7 +171,7 @@ def _same_files(args: argparse.Namespace) -> str | None:
             other_role, other = seen[key]
             return (
                 f"the {role} {path} is the same file as the {other_role} {other}: "
-                "refusing to read and write one file"
+                "give each its own file"
             )
         seen[key] = (role, path)
     return None

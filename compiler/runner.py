@@ -220,13 +220,14 @@ def read_blocks(
         yield Block(parts_first, parts_offset, b"".join(parts))
 
 
-def long_line_outcome(line: LongLine, max_line_bytes: int) -> tuple[bytes, RunStats]:
-    """The reject record and the counts of a line over the limit."""
+def long_line_outcome(line: LongLine, max_line_bytes: int) -> tuple[bytes, bytes, RunStats]:
+    """What a line over the limit gives, as `transform_block` says it: no payload, its
+    reject record, its counts."""
     reason = f"line longer than --max-line-bytes ({max_line_bytes} bytes)"
     stats = RunStats(lines=1, rejected=1)
     stats.reasons[f"rejected: {reason}"] += 1
     entry = {"line": line.number, "status": "rejected", "reason": reason, "bytes": line.length}
-    return orjson.dumps(entry) + b"\n", stats
+    return b"", orjson.dumps(entry) + b"\n", stats
 
 
 @functools.cache  # few (rule, missing keys) pairs exist, and many lines share one
@@ -337,15 +338,20 @@ def process_lines(
     return stats
 
 
-def transform_block(module, first_line: int, block: bytes, write, write_reject) -> RunStats:
-    """Transform a block of whole lines numbered from `first_line`."""
-    return process_lines(
+def transform_block(
+    module, first_line: int, block: bytes, keep_rejects: bool
+) -> tuple[bytes, bytes, RunStats]:
+    """Transform a block of whole lines: (payload lines, reject records, counts)."""
+    out: list[bytes] = []
+    rejects: list[bytes] = []
+    stats = process_lines(
         module.transform,
         module.RejectEvent,
         enumerate(io.BytesIO(block), first_line),  # lines as a file gives them
-        write,
-        write_reject,
+        out.append,
+        rejects.append if keep_rejects else None,
     )
+    return b"".join(out), b"".join(rejects), stats
 
 
 def run_stream(
@@ -356,23 +362,18 @@ def run_stream(
     max_line_bytes: int = MAX_LINE_BYTES,
     stats: RunStats | None = None,
 ) -> RunStats:
-    """Run a generated module over a whole NDJSON stream in this process.
+    """Run a generated module over a whole NDJSON stream in this process, a block at a time.
 
     `stats`, when given, is updated block by block, so that a caller whose run
     failed (RunError, KeyboardInterrupt) can still say how far it got.
     """
     stats = RunStats() if stats is None else stats
-    write_reject = rejects.write if rejects is not None else None
     for piece in read_blocks(infile, CHUNK_BYTES, max_line_bytes):
         if isinstance(piece, LongLine):
-            record, counts = long_line_outcome(piece, max_line_bytes)
-            if write_reject is not None:
-                write_reject(record)
+            result = long_line_outcome(piece, max_line_bytes)
         else:
-            counts = transform_block(
-                module, piece.first_line, piece.data, outfile.write, write_reject
-            )
-        stats.merge(counts)
+            result = transform_block(module, piece.first_line, piece.data, rejects is not None)
+        _write_result(result, outfile, rejects, stats)
     return stats
 
 
@@ -437,12 +438,10 @@ def _read_at(fd: int, offset: int, length: int) -> bytes:
 def _run_chunk(module, fd: int | None, job: _Job, keep_rejects: bool):
     """Transform one chunk: (payload lines, reject records, counts)."""
     block = job.data if fd is None else _read_at(fd, job.offset, job.length)
-    out: list[bytes] = []
-    rejects: list[bytes] = []
-    stats = transform_block(
-        module, job.first_line, block, out.append, rejects.append if keep_rejects else None
-    )
-    return b"".join(out), b"".join(rejects), stats
+    return transform_block(module, job.first_line, block, keep_rejects)
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # the main process's to handle, not a worker's
 
 
 def _serve(connection, source: str, name: str, fd: int | None, keep_rejects: bool) -> None:
@@ -460,9 +459,6 @@ def _serve(connection, source: str, name: str, fd: int | None, keep_rejects: boo
             connection.send(_run_chunk(module, fd, job, keep_rejects))
     except (EOFError, OSError):
         pass  # the main process stopped early (an error of its own): so do we
-
-
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def run_parallel(
@@ -515,8 +511,7 @@ def run_parallel(
                 if len(waiting) >= in_flight * workers:
                     _write_result(waiting.popleft(), outfile, rejects, stats)
                 if isinstance(job, LongLine):
-                    record, counts = long_line_outcome(job, max_line_bytes)
-                    waiting.append((b"", record, counts))
+                    waiting.append(long_line_outcome(job, max_line_bytes))
                     continue
                 connection = connections[index % workers]
                 try:
@@ -552,7 +547,8 @@ def _write_results(waiting: deque, outfile: BinaryIO, rejects: BinaryIO | None, 
 
 
 def _write_result(waiting, outfile: BinaryIO, rejects: BinaryIO | None, stats: RunStats) -> None:
-    """Write one chunk's result: from its worker's connection, or one made here."""
+    """Write one chunk's result: (payloads, rejects, counts), or a worker's connection to
+    receive it from."""
     if isinstance(waiting, tuple):
         out, rejected, chunk_stats = waiting
     else:

@@ -496,11 +496,21 @@ def test_a_run_without_any_call(cli, tmp_path, data, options, code):
     assert out.read_bytes() == b""
 
 
-@pytest.mark.parametrize("rate", ["2", "-1", "x", "101%"])
-def test_a_reject_rate_is_a_share(cli, rate):
-    code, err = cli(SEGMENT, "--max-reject-rate", rate)
+@pytest.mark.parametrize(
+    ("option", "value", "problem"),
+    [
+        ("--max-reject-rate", "2", "not a rate"),
+        ("--max-reject-rate", "-1", "not a rate"),
+        ("--max-reject-rate", "101%", "not a rate"),
+        ("--max-reject-rate", "nan", "not a rate"),
+        ("--max-rejects", "-1", "not a count"),
+        ("--max-line-bytes", "0", "not a size"),
+    ],
+)
+def test_limits_are_checked_as_options(cli, option, value, problem):
+    code, err = cli(SEGMENT, f"{option}={value}")
     assert code == 2
-    assert "not a rate" in err
+    assert problem in err
 
 
 # --- the invariant: exit 0 only with every line accounted for and every call written ----------
