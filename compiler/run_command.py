@@ -112,14 +112,10 @@ def run_command(args: argparse.Namespace, compiled: Callable[[], tuple[str, str]
         if isinstance(error, FileNotFoundError):
             return _usage(f"no such file: {args.input}")
         return _usage(f"cannot read {args.input}: {error.strerror}")
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        with infile:
-            if args.send:
-                return _send(args, source, name, infile)
-            return _run(args, source, name, infile)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with infile:
+        if args.send:
+            return _send(args, source, name, infile)
+        return _run(args, source, name, infile)
 
 
 def _send_conflicts(args: argparse.Namespace) -> str | None:
@@ -199,55 +195,69 @@ def _open_outputs(paths: list[str | None]):
 
 
 def _run(args: argparse.Namespace, source: str, name: str, infile) -> int:
-    from .modules import import_source
-    from .outfiles import OutputClosed, OutputError, finish_all
-    from .runner import InputError, RunError, RunStats, run_parallel, run_stream
+    """Transform into the outputs; say what failed and what became of them, if anything did."""
+    from .outfiles import OutputClosed, OutputError
+    from .runner import InputError, RunError, RunStats
 
     opened, problem = _open_outputs([args.output, args.rejects])
     if problem is not None:
         return _usage(problem)
-    output, rejects = opened
-    outputs = [o for o in opened if o is not None]
-    reject_stream = rejects.stream if rejects is not None else None
+    outputs = [output for output in opened if output is not None]
     stats = RunStats()
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        if args.workers > 1:
-            run_parallel(
-                source,
-                name,
-                infile,
-                output.stream,
-                reject_stream,
-                args.workers,
-                max_line_bytes=args.max_line_bytes,
-                stats=stats,
-            )
-        else:
-            module = import_source(source, name)
-            run_stream(
-                module, infile, output.stream, reject_stream, args.max_line_bytes, stats=stats
-            )
-        finish_all(outputs)
+        _transform(args, source, name, infile, opened, stats)
     except OutputClosed as error:
-        done = [o.discard() for o in outputs]
-        if error.label == output.label:  # `| head`: the reader has all it wants
+        done = [output.discard() for output in outputs]
+        if error.label == opened[0].label:  # `| head`: the reader has all it wants
             return EXIT_PIPE_CLOSED
         return _failed(args, stats, str(error), done)
     except (RunError, OutputError) as error:
         where = f"{args.input}: " if isinstance(error, InputError) else ""
-        return _failed(args, stats, f"{where}{error}", [o.discard() for o in outputs])
+        return _failed(args, stats, f"{where}{error}", [output.discard() for output in outputs])
     except (KeyboardInterrupt, _Terminated) as stop:
-        done = [o.discard() for o in outputs]
+        done = [output.discard() for output in outputs]
         signum = signal.SIGINT if isinstance(stop, KeyboardInterrupt) else signal.SIGTERM
         _summary(args, stats)
         print(f"accoil-map: interrupted; {'; '.join(done)}", file=sys.stderr)
         return _SIGNAL_EXITS[signum]
+    except BaseException:  # a failure of ours: no partial file stays behind either
+        for output in outputs:
+            output.discard()
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     _summary(args, stats)
     refused = _refusal(args, stats)
     if refused is not None:
         print(f"accoil-map: error: {refused}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _transform(args: argparse.Namespace, source: str, name: str, infile, opened, stats) -> None:
+    """The run itself, counted into `stats`; the outputs finished and in place after it."""
+    from .modules import import_source
+    from .outfiles import finish_all
+    from .runner import run_parallel, run_stream
+
+    output, rejects = opened
+    reject_stream = rejects.stream if rejects is not None else None
+    if args.workers > 1:
+        run_parallel(
+            source,
+            name,
+            infile,
+            output.stream,
+            reject_stream,
+            args.workers,
+            max_line_bytes=args.max_line_bytes,
+            stats=stats,
+        )
+    else:
+        module = import_source(source, name)
+        run_stream(module, infile, output.stream, reject_stream, args.max_line_bytes, stats=stats)
+    finish_all([output for output in opened if output is not None])
 
 
 def _summary(args: argparse.Namespace, stats) -> None:

@@ -244,6 +244,22 @@ def test_a_finished_run_replaces_the_output_keeping_its_mode(tmp_path):
     assert not temporaries(tmp_path)
 
 
+def test_an_unexpected_failure_leaves_no_partial_file(tmp_path, monkeypatch):
+    """A bug of ours mid-run propagates as itself, but the outputs are cleaned up first."""
+    events, out = tmp_path / "in.ndjson", tmp_path / "out.ndjson"
+    events.write_bytes(GOOD)
+    out.write_bytes(b"previous\n")
+
+    def broken(*args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("accoil_map.modules.import_source", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["run", SEGMENT, "-i", str(events), "-o", str(out), "--rejects", str(tmp_path / "r")])
+    assert out.read_bytes() == b"previous\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.ndjson", "out.ndjson"]
+
+
 # --- 5. one file as two of input, output, rejects and mapping --------------------------------
 
 
