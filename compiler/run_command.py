@@ -199,13 +199,14 @@ def _run(args: argparse.Namespace, source: str, name: str, infile) -> int:
     from .outfiles import OutputClosed, OutputError
     from .runner import InputError, RunError, RunStats
 
-    opened, problem = _open_outputs([args.output, args.rejects])
-    if problem is not None:
-        return _usage(problem)
-    outputs = [output for output in opened if output is not None]
     stats = RunStats()
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    outputs: list = []
+    previous = signal.signal(signal.SIGTERM, _terminate)  # before any file is made
     try:
+        opened, problem = _open_outputs([args.output, args.rejects])
+        if problem is not None:
+            return _usage(problem)
+        outputs = [output for output in opened if output is not None]
         _transform(args, source, name, infile, opened, stats)
     except OutputClosed as error:
         done = [output.discard() for output in outputs]

@@ -141,14 +141,30 @@ def test_stdout_closed_early_is_quiet_with_141(tmp_path, workers):
     assert err == ""
 
 
+def test_other_commands_end_quietly_with_141_on_a_closed_stdout():
+    """`main` treats a broken pipe as stdout's (`run` sorts out its own first)."""
+    reader, writer = os.pipe()
+    os.close(reader)  # gone before anything is written
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "accoil_map", "compile", SEGMENT, "-o", "-"],
+            stdout=writer, stderr=subprocess.PIPE, timeout=WAIT, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(writer)
+    assert (done.returncode, done.stderr) == (141, b"")
+
+
 def test_the_rejects_pipe_closed_early_is_an_error(tmp_path):
     """Rejects on a pipe whose reader went away: rejects lost, so exit 1 and no output file."""
     events, out = tmp_path / "in.ndjson", tmp_path / "out.ndjson"
     events.write_bytes((GOOD + BAD) * 1000)
-    process = start(
-        SEGMENT, "-i", str(events), "-o", str(out), "--rejects", "-", stdout=subprocess.PIPE
-    )
-    process.stdout.close()  # before the run writes a reject
+    reader, writer = os.pipe()
+    os.close(reader)  # gone before the run writes a reject
+    try:
+        process = start(SEGMENT, "-i", str(events), "-o", str(out), "--rejects", "-", stdout=writer)
+    finally:
+        os.close(writer)
     err = finish(process)
     assert process.returncode == 1
     assert_one_line_error(err, "stdout", "closed the pipe")
