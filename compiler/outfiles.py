@@ -72,7 +72,6 @@ class Output:
 
     def __init__(self, path: str):
         """Open `path` (`-` is stdout); OSError when its folder cannot be made or written."""
-        self.path = path
         self.temporary: str | None = None
         self.target: Path | None = None  # the file a temporary one replaces
         if path == "-":
