@@ -1,8 +1,9 @@
 """The `accoil-map` command line: validate, compile, run, backfill, send, explain,
 test, golden, init, schema.
 
-Exit codes: 0 ok, 1 invalid mapping, failed golden case, failed backfill input
-or undelivered calls, 2 usage error, 130 interrupted (`backfill`, `send`).
+Exit codes: 0 ok, 1 invalid mapping, failed golden case, failed backfill input,
+failed or refused `run`, or undelivered calls, 2 usage error, 130 interrupted,
+141 the reader of stdout went away (`| head`); `run`'s in `run_command`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .delivery.options import add_arguments as add_delivery_arguments
 from .errors import MappingError, plural
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_PIPE_CLOSED = 130, 141
 
 
 class UsageError(Exception):
@@ -29,14 +31,6 @@ def _existing(path: str) -> str:
     if path != "-" and not os.path.exists(path):
         raise UsageError(f"no such file: {path}")
     return path
-
-
-def _open_output(path: str):
-    """A binary file for writing, creating its folder; `-` is stdout."""
-    if path == "-":
-        return sys.stdout.buffer
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return open(path, "wb")
 
 
 def _print_diagnostics(diagnostics) -> None:
@@ -151,50 +145,10 @@ def _mapping_bytes(path: str) -> bytes:
     return read_mapping_bytes(_existing(path))
 
 
-def _check_run_send(args) -> None:
-    """`run`'s own options that do not go with --send, and delivery options without it."""
-    from .delivery.options import given
-
-    if not args.send:
-        if given(args):
-            raise UsageError(f"{', '.join(given(args))} need --send")
-    elif args.output != "-" or args.workers > 1:
-        raise UsageError("--send delivers the calls itself: -o and --workers do not apply")
-
-
 def cmd_run(args) -> int:
-    from .modules import import_source
-    from .runner import open_input, run_parallel, run_stream
+    from .run_command import run_command
 
-    _check_run_send(args)
-    source, name = _compiled_for_run(args.mapping, not args.no_cache)
-    infile = open_input(_existing(args.input))
-    if args.send:
-        from .delivery.command import send_events
-
-        rejects = _open_output(args.rejects) if args.rejects else None
-        with infile:
-            try:
-                return send_events(args, import_source(source, name), source, infile, rejects)
-            finally:
-                if rejects is not None:
-                    rejects.close()
-    outfile = _open_output(args.output)
-    rejects = _open_output(args.rejects) if args.rejects else None
-    try:
-        if args.workers > 1:
-            stats = run_parallel(source, name, infile, outfile, rejects, args.workers)
-        else:
-            module = import_source(source, name)
-            stats = run_stream(module, infile, outfile, rejects)
-    finally:
-        outfile.flush()
-        for stream in (infile, rejects, None if args.output == "-" else outfile):
-            if stream is not None:
-                stream.close()
-    if not args.quiet:
-        print(f"{args.mapping}: {stats.summary()}", file=sys.stderr)
-    return EXIT_OK
+    return run_command(args, lambda: _compiled_for_run(args.mapping, not args.no_cache))
 
 
 def cmd_backfill(args) -> int:
@@ -314,20 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.set_defaults(handler=cmd_compile)
 
     run = commands.add_parser("run", help="transform NDJSON events into Accoil call bodies")
-    run.add_argument("mapping", metavar="MAPPING")
-    run.add_argument(
-        "-i", "--input", default="-", metavar="IN", help="NDJSON, plain or gzip (- = stdin)"
-    )
-    run.add_argument(
-        "-o", "--output", default="-", metavar="OUT", help="NDJSON call bodies (- = stdout)"
-    )
-    run.add_argument("--rejects", metavar="FILE", help="write skipped and rejected lines here")
-    run.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default 1)")
-    run.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
-    run.add_argument(
-        "--no-cache", action="store_true", help="check and compile the mapping even if cached"
-    )
-    run.add_argument("--send", action="store_true", help="deliver the calls to Accoil (see `send`)")
+    from .run_command import add_arguments as add_run_arguments
+
+    add_run_arguments(run)
     add_delivery_arguments(run)
     run.set_defaults(handler=cmd_run)
 
@@ -401,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
         _print_diagnostics(exc.diagnostics)
         return EXIT_INVALID
     except BrokenPipeError:
-        # The reader went away (e.g. `| head`); not an error of ours.
+        # Only stdout gets here (`compile -o - | head`): `run` turns its own into
+        # exit codes. Quiet, and 141 as for a tool that SIGPIPE ended.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        return EXIT_PIPE_CLOSED
+    except KeyboardInterrupt:
+        print("accoil-map: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

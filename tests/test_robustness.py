@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from accoil_map.runner import open_input, run_parallel, run_stream
+from accoil_map.runner import LongLine, open_input, read_blocks, run_parallel, run_stream
 from accoil_map.schema import payload_schema
 from tests.conftest import MAPPINGS, ROOT, compiled
 
@@ -539,3 +539,52 @@ def test_arbitrary_events_through_the_runner(name, event):
 def test_inputs_cover_every_shipped_mapping():
     assert set(SHIPPED_NAMES) == set(GOOD) == set(READS)
     assert Path(ROOT / "mappings").is_dir()
+
+
+# --- reading in bounded pieces ------------------------------------------------------------------
+
+
+class _ShortReads(io.RawIOBase):
+    """A stream that returns fewer bytes than asked, as a pipe does."""
+
+    def __init__(self, data: bytes, sizes: list[int]):
+        self.data, self.position, self.sizes = data, 0, sizes or [1]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = self.sizes[self.position % len(self.sizes)]
+        piece = self.data[self.position : self.position + min(size, len(buffer))]
+        buffer[: len(piece)] = piece
+        self.position += len(piece)
+        return len(piece)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")), max_size=15),
+    newline_at_end=st.booleans(),
+    size=st.integers(1, 64),
+    limit=st.integers(1, 40),
+    reads=st.lists(st.integers(1, 50), max_size=5),
+)
+def test_read_blocks_gives_every_line_once_and_long_ones_by_number(
+    lines, newline_at_end, size, limit, reads
+):
+    """Blocks of whole lines at their offsets, and a LongLine (number, length) for each
+    line over the limit, in input order, whatever the reads return."""
+    data = b"\n".join(lines) + (b"\n" if newline_at_end and lines else b"")
+    expected = []
+    for number, line in enumerate(io.BytesIO(data), 1):  # split at b"\n" only
+        content = line.rstrip(b"\n")
+        expected.append(("long", number, len(content)) if len(content) > limit else ("line", number, line))
+    got = []
+    stream = io.BufferedReader(_ShortReads(data, reads), buffer_size=16)
+    for piece in read_blocks(stream, size, limit):
+        if isinstance(piece, LongLine):
+            got.append(("long", piece.number, piece.length))
+            continue
+        assert data[piece.offset : piece.offset + len(piece.data)] == piece.data
+        got += [("line", piece.first_line + n, line) for n, line in enumerate(io.BytesIO(piece.data))]
+    assert got == expected
