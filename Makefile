@@ -60,7 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 golden: $(STAMP)
-	for m in mappings/*.yaml; do $(BIN)/accoil-map golden $$m || exit 1; done
+	$(BIN)/accoil-map test
 
 ## Build the wheel and use it from a fresh venv outside the checkout.
 wheel-check:

@@ -92,6 +92,38 @@ def _number(value):
     return None
 
 
+def _str(value) -> str | None:
+    """`as: string`: strings as they are, other values as template text."""
+    return value if value.__class__ is str else _text(value)
+
+
+def _null_path(path: str, value) -> str | None:
+    """The key path of the first null inside `value` (depth first), or None: a call
+    carrying one breaks the Accoil contract and is not sent."""
+    if value is None:
+        return path
+    if value.__class__ is dict:
+        for key, item in value.items():
+            if item is None or item.__class__ is dict or item.__class__ is list:
+                found = _null_path(f"{path}.{key}", item)
+                if found is not None:
+                    return found
+    elif value.__class__ is list:
+        for index, item in enumerate(value):
+            if item is None or item.__class__ is dict or item.__class__ is list:
+                found = _null_path(f"{path}[{index}]", item)
+                if found is not None:
+                    return found
+    return None
+
+
+def _dropped(reasons: list | None, rule: str, path: str) -> list:
+    """Record a call broken inside a value (its key path), and send nothing."""
+    if reasons is not None:
+        reasons.append((rule, (path,)))
+    return []
+
+
 def _without_nulls(value) -> dict:
     """A copy of an object without its null values; {} for anything else."""
     if not isinstance(value, dict):
@@ -185,6 +217,9 @@ def amplitude(event, reasons: list | None = None) -> list[dict]:
         traits = event.get("user_properties")
         if traits.__class__ is dict:
             body["traits"] = traits
+            broken = _null_path("traits", traits)
+            if broken is not None:
+                return _dropped(reasons, "identify", broken)
         return [body]
     if event_type == "$groupidentify":
         group = _primary_group(event)
@@ -197,6 +232,9 @@ def amplitude(event, reasons: list | None = None) -> list[dict]:
             body["userId"] = user_id
         body["timestamp"] = timestamp
         body["traits"] = group["traits"]
+        broken = _null_path("traits", group["traits"])
+        if broken is not None:
+            return _dropped(reasons, "group", broken)
         return [body]
     event_props = event.get("event_properties")
     if event_props.__class__ is not dict:
@@ -230,6 +268,7 @@ def amplitude(event, reasons: list | None = None) -> list[dict]:
             props["status"] = status
     if props:
         body["properties"] = props
+    traits = None  # of the primary group
     groups = event.get("groups")
     group_props = event.get("group_properties")
     if groups.__class__ is dict and group_props.__class__ is dict:
@@ -257,6 +296,11 @@ def amplitude(event, reasons: list | None = None) -> list[dict]:
             traits = dict(found) if found.__class__ is dict else {}
             traits["group_type"] = group_type
             body["groupTraits"] = [{"groupId": group_id, "traits": traits}]
+    broken = _null_path("properties", props) if props else None
+    if broken is None and traits is not None:
+        broken = _null_path("groupTraits[0].traits", traits)
+    if broken is not None:
+        return _dropped(reasons, rule, broken)
     return [body]
 
 
@@ -268,10 +312,10 @@ def segment(event, reasons: list | None = None) -> list[dict]:
     if not isinstance(event, dict):
         raise RejectEvent("the event is not a JSON object")
     kind = event.get("type")
-    user_id = event.get("userId")
-    timestamp = event.get("timestamp")
+    user_id = _str(event.get("userId"))
+    timestamp = _str(event.get("timestamp"))
     if kind == "track":
-        name = event.get("event")
+        name = _str(event.get("event"))
         if (
             name.__class__ is not str
             or name == ""
@@ -284,13 +328,7 @@ def segment(event, reasons: list | None = None) -> list[dict]:
                 reasons, "track", (("event", name), ("userId", user_id), ("timestamp", timestamp))
             )
             return []
-        body = {"type": "track", "event": name, "userId": user_id, "timestamp": timestamp}
-        context = event.get("context")
-        if isinstance(context, dict):
-            group_id = context.get("groupId")
-            if group_id is not None:
-                body["context"] = {"groupId": group_id}
-        return [body]
+        return [{"type": "track", "event": name, "userId": user_id, "timestamp": timestamp}]
     if kind == "page" or kind == "screen":
         if timestamp.__class__ is not str or timestamp == "":
             _record(reasons, kind, (("timestamp", timestamp),))
@@ -298,7 +336,7 @@ def segment(event, reasons: list | None = None) -> list[dict]:
         body = {"type": kind}
         if user_id.__class__ is str and user_id != "":
             body["userId"] = user_id
-        name = event.get("name")
+        name = _str(event.get("name"))
         if name.__class__ is str and name != "":
             body["name"] = name
         body["timestamp"] = timestamp
@@ -312,18 +350,30 @@ def segment(event, reasons: list | None = None) -> list[dict]:
         ):
             _record(reasons, "identify", (("userId", user_id), ("timestamp", timestamp)))
             return []
-        # The explicit trait fields are read from `traits` itself: laying them
-        # over the spread traits changes nothing but dropping nulls.
-        traits = _without_nulls(event.get("traits"))
-        return [{"type": "identify", "userId": user_id, "timestamp": timestamp, "traits": traits}]
+        raw = event.get("traits")
+        traits = _segment_traits(raw, ("email", "name", "role", "accountStatus", "createdAt"))
+        body = {"type": "identify", "userId": user_id, "timestamp": timestamp, "traits": traits}
+        broken = _null_path("traits", traits)
+        return [body] if broken is None else _dropped(reasons, "identify", broken)
     if kind == "group":
         return _segment_group(event, user_id, timestamp, reasons)
     return []
 
 
+def _segment_traits(raw, fields: tuple[str, ...]) -> dict:
+    """The incoming traits without nulls, the explicit fields laid over them as text."""
+    traits = _without_nulls(raw)
+    if traits:  # so `raw` is an object
+        for field in fields:
+            value = _str(raw.get(field))
+            if value is not None:
+                traits[field] = value
+    return traits
+
+
 def _segment_group(event: dict, user_id, timestamp, reasons: list | None) -> list[dict]:
-    """The group call: traits without nulls, `mrr` as a number."""
-    group_id = event.get("groupId")
+    """The group call: traits without nulls, explicit fields as text, `mrr` as a number."""
+    group_id = _str(event.get("groupId"))
     if (
         group_id.__class__ is not str
         or group_id == ""
@@ -335,18 +385,20 @@ def _segment_group(event: dict, user_id, timestamp, reasons: list | None) -> lis
     body = {"type": "group", "groupId": group_id}
     if user_id.__class__ is str and user_id != "":
         body["userId"] = user_id
-    anonymous_id = event.get("anonymousId")
+    anonymous_id = _str(event.get("anonymousId"))
     if anonymous_id.__class__ is str and anonymous_id != "":
         body["anonymousId"] = anonymous_id
     body["timestamp"] = timestamp
     raw = event.get("traits")
-    traits = _without_nulls(raw)
-    if traits:  # so `raw` is an object
+    traits = _segment_traits(raw, ("name", "createdAt", "status", "plan"))
+    if raw.__class__ is dict:  # the incoming mrr is never sent; only as a number
+        traits.pop("mrr", None)
         mrr = _number(raw.get("mrr"))
         if mrr is not None:
             traits["mrr"] = mrr
     body["traits"] = traits
-    return [body]
+    broken = _null_path("traits", traits)
+    return [body] if broken is None else _dropped(reasons, "group", broken)
 
 
 # PostHog ---------------------------------------------------------------------
@@ -379,40 +431,56 @@ def _posthog_time(value) -> str | None:
     return _iso_utc(value)
 
 
-def _allowed(key: str) -> bool:
-    """Trait keys containing geoip, ip or current_url (any case) are never sent.
+def _present(value):
+    """JMESPath's `value || null`: PostHog's empty() values (null, "", [], {}) are missing."""
+    if value is None or value is False or value == "" or value == [] or value == {}:
+        return None
+    return value
 
-    Every key containing `geoip` contains `ip`, so two checks suffice.
-    """
-    low = key.lower()
-    return "ip" not in low and "current_url" not in low
+
+def _ph_text(value) -> str | None:
+    """An explicit field as PostHog sends it: toString() of a value that is not empty."""
+    return _str(_present(value))
 
 
 def _posthog_traits(props) -> dict:
-    """Person properties without nulls and private keys, plus accountStatus and createdAt."""
-    if not isinstance(props, dict):
-        return {}
-    traits = {key: value for key, value in props.items() if value is not None and _allowed(key)}
-    account_status = props.get("account_status")
-    if account_status is not None:
-        traits["accountStatus"] = account_status
-    created_at = props.get("created_at")
-    if created_at is not None:
-        traits["createdAt"] = created_at
-    return traits
+    """The explicit person fields, as text (none of their names holds geoip, ip or current_url)."""
+    return _posthog_traits_of(props, _POSTHOG_USER_FIELDS) if isinstance(props, dict) else {}
+
+
+_POSTHOG_USER_FIELDS = (
+    ("email", "email"),
+    ("name", "name"),
+    ("role", "role"),
+    ("accountStatus", "account_status"),
+    ("createdAt", "created_at"),
+)
+_POSTHOG_GROUP_FIELDS = (
+    ("name", "name"),
+    ("createdAt", "created_at"),
+    ("status", "status"),
+    ("plan", "plan"),
+)
 
 
 def _posthog_group_traits(group_set) -> dict:
-    """`$group_set` without nulls and private keys, createdAt added, mrr as a number."""
+    """The explicit group fields of `$group_set`, as text, and mrr as a number."""
     if not isinstance(group_set, dict):
         return {}
-    traits = {key: value for key, value in group_set.items() if value is not None and _allowed(key)}
-    created_at = group_set.get("created_at")
-    if created_at is not None:
-        traits["createdAt"] = created_at
-    mrr = _number(group_set.get("mrr"))
+    traits = _posthog_traits_of(group_set, _POSTHOG_GROUP_FIELDS)
+    mrr = _number(_present(group_set.get("mrr")))
     if mrr is not None:
         traits["mrr"] = mrr
+    return traits
+
+
+def _posthog_traits_of(props: dict, fields: tuple) -> dict:
+    """(trait, property) pairs: each property that is not empty, as text, under its trait."""
+    traits = {}
+    for trait, key in fields:
+        value = _ph_text(props.get(key))
+        if value is not None:
+            traits[trait] = value
     return traits
 
 
@@ -423,7 +491,7 @@ def posthog(event, reasons: list | None = None) -> list[dict]:
     name = event.get("event")
     if not isinstance(name, str):
         raise RejectEvent("starts_with() expects strings")
-    user_id = event.get("distinct_id")
+    user_id = _ph_text(event.get("distinct_id"))
     timestamp = _posthog_time(event.get("timestamp"))
     if not name.startswith("$"):
         if name == "" or user_id.__class__ is not str or user_id == "" or timestamp is None:
@@ -456,17 +524,18 @@ def posthog(event, reasons: list | None = None) -> list[dict]:
 
 
 def _posthog_view(event: dict, name: str, user_id, timestamp, reasons: list | None) -> list[dict]:
-    """A page (named by title, else path) or screen call; none without a name."""
+    """A page (named `title ?? $pathname`) or screen call; none without a name."""
     props = event.get("properties")
     is_page = name == "$pageview"
     view = None
     if isinstance(props, dict):
         if is_page:
             view = props.get("title")
-            if view is None or view == "":
+            if view is None:
                 view = props.get("$pathname")
         else:
             view = props.get("$screen_name")
+    view = _str(view)
     if view.__class__ is not str or view == "" or timestamp is None:
         rule = "pageview" if is_page else "screen"
         _record(reasons, rule, (("name", view), ("timestamp", timestamp)))
@@ -484,14 +553,14 @@ def _posthog_group(event: dict, user_id, timestamp, reasons: list | None) -> lis
     props = event.get("properties")
     if not isinstance(props, dict):
         props = {}
-    group_id = props.get("$group_key")
+    group_id = _str(props.get("$group_key"))
     if group_id.__class__ is not str or group_id == "" or timestamp is None:
         _record(reasons, "group", (("groupId", group_id), ("timestamp", timestamp)))
         return []
     body = {"type": "group", "groupId": group_id}
     if user_id.__class__ is str and user_id != "":
         body["userId"] = user_id
-    anonymous_id = props.get("$anon_distinct_id")
+    anonymous_id = _ph_text(props.get("$anon_distinct_id"))
     if anonymous_id.__class__ is str and anonymous_id != "":
         body["anonymousId"] = anonymous_id
     body["timestamp"] = timestamp

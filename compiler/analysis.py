@@ -30,6 +30,7 @@ def _check_rule(doc: Document, rule: ir.Rule, path: tuple) -> list[Diagnostic]:
                     f"{language.call_name(rule.call_type)} needs '{key}', and this constant "
                     "never fits: "
                     f"{language.requirement(key)}",
+                    code="AM109",
                 )
             )
     for position, key in enumerate(doc.data["rules"][path[1]].get("require", ())):
@@ -39,6 +40,7 @@ def _check_rule(doc: Document, rule: ir.Rule, path: tuple) -> list[Diagnostic]:
                     (*path, "emit", key),
                     f"require: names '{key}', and its constant never fits: "
                     f"{language.requirement(key)}",
+                    code="AM109",
                 )
             )
         elif key not in produced:
@@ -47,6 +49,7 @@ def _check_rule(doc: Document, rule: ir.Rule, path: tuple) -> list[Diagnostic]:
                     (*path, "require", position),
                     f"require: names '{key}', which this rule does not emit",
                     "require: lists keys of emit",
+                    code="AM301",
                 )
             )
     return found
@@ -66,6 +69,7 @@ def _check_rule_names(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
                 doc.diagnostic(
                     ("rules", index, "name"),
                     f"duplicate rule name '{rule.name}' (first used at line {first_line})",
+                    code="AM302",
                 )
             )
         first_seen.setdefault(rule.name, index)
@@ -75,7 +79,11 @@ def _check_rule_names(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
 def _check_defines(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
     graph = {define.name: ir.defines_used(define.value) for define in mapping.defines}
     found = [
-        doc.diagnostic(("define", name), f"define '{name}' depends on itself: {' -> '.join(cycle)}")
+        doc.diagnostic(
+            ("define", name),
+            f"define '{name}' depends on itself: {' -> '.join(cycle)}",
+            code="AM303",
+        )
         for name, cycle in _cycles(graph)
     ]
     if not found:  # depths are only defined without cycles
@@ -88,7 +96,11 @@ def _check_defines(doc: Document, mapping: ir.Mapping) -> list[Diagnostic]:
         used |= deps
     found += [
         doc.diagnostic(
-            ("define", name), f"define '{name}' is never used", severity="warning", at_key=True
+            ("define", name),
+            f"define '{name}' is never used",
+            severity="warning",
+            at_key=True,
+            code="AM390",
         )
         for name in graph
         if name not in used
@@ -112,6 +124,7 @@ def _check_depths(doc: Document, mapping: ir.Mapping, graph: dict) -> list[Diagn
                     f"the limit is {limit}",
                     "split it into defines that are not read one inside the other, "
                     "or use contains([...], x) for a long || chain",
+                    code="AM304",
                 )
             )
 

@@ -1,8 +1,9 @@
 """The `accoil-map` command line: validate, compile, run, backfill, send, explain,
-golden, schema.
+test, golden, init, schema.
 
-Exit codes: 0 ok, 1 invalid mapping, failed golden case, failed backfill input
-or undelivered calls, 2 usage error, 130 interrupted (`backfill`, `send`).
+Exit codes: 0 ok, 1 invalid mapping, failed golden case, failed backfill input,
+failed or refused `run`, or undelivered calls, 2 usage error, 130 interrupted,
+141 the reader of stdout went away (`| head`); `run`'s in `run_command`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .delivery.options import add_arguments as add_delivery_arguments
 from .errors import MappingError, plural
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_PIPE_CLOSED = 130, 141
 
 
 class UsageError(Exception):
@@ -29,14 +31,6 @@ def _existing(path: str) -> str:
     if path != "-" and not os.path.exists(path):
         raise UsageError(f"no such file: {path}")
     return path
-
-
-def _open_output(path: str):
-    """A binary file for writing, creating its folder; `-` is stdout."""
-    if path == "-":
-        return sys.stdout.buffer
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return open(path, "wb")
 
 
 def _print_diagnostics(diagnostics) -> None:
@@ -53,18 +47,37 @@ def _checked(path: str):
     return checked
 
 
+def _validate_one(path: str) -> tuple[list, str | None]:
+    """A mapping's diagnostics and its `ok (N rules)` line, None when it is invalid."""
+    from .pipeline import check
+
+    try:
+        checked = check(_existing(path))
+    except MappingError as exc:
+        return exc.diagnostics, None
+    return list(checked.warnings), f"ok ({plural(len(checked.mapping.rules), 'rule')})"
+
+
 def cmd_validate(args) -> int:
+    from .errors import github_command
+
     status = EXIT_OK
     for path in args.mappings:
-        try:
-            checked = _checked(path)
-        except MappingError as exc:
-            _print_diagnostics(exc.diagnostics)
-            count = sum(d.severity == "error" for d in exc.diagnostics)
+        diagnostics, verdict = _validate_one(path)
+        if args.format == "text":
+            _print_diagnostics(diagnostics)
+        for diagnostic in diagnostics if args.format != "text" else ():
+            if args.format == "json":
+                print(orjson.dumps(diagnostic.as_json()).decode())
+            else:
+                print(github_command(diagnostic))
+        if verdict is None:
+            count = sum(d.severity == "error" for d in diagnostics)
             print(f"{path}: invalid ({plural(count, 'problem')})", file=sys.stderr)
             status = EXIT_INVALID
         else:
-            print(f"{path}: ok ({plural(len(checked.mapping.rules), 'rule')})")
+            # stdout carries only the diagnostics in the machine formats.
+            print(f"{path}: {verdict}", file=sys.stdout if args.format == "text" else sys.stderr)
     return status
 
 
@@ -132,50 +145,10 @@ def _mapping_bytes(path: str) -> bytes:
     return read_mapping_bytes(_existing(path))
 
 
-def _check_run_send(args) -> None:
-    """`run`'s own options that do not go with --send, and delivery options without it."""
-    from .delivery.options import given
-
-    if not args.send:
-        if given(args):
-            raise UsageError(f"{', '.join(given(args))} need --send")
-    elif args.output != "-" or args.workers > 1:
-        raise UsageError("--send delivers the calls itself: -o and --workers do not apply")
-
-
 def cmd_run(args) -> int:
-    from .modules import import_source
-    from .runner import open_input, run_parallel, run_stream
+    from .run_command import run_command
 
-    _check_run_send(args)
-    source, name = _compiled_for_run(args.mapping, not args.no_cache)
-    infile = open_input(_existing(args.input))
-    if args.send:
-        from .delivery.command import send_events
-
-        rejects = _open_output(args.rejects) if args.rejects else None
-        with infile:
-            try:
-                return send_events(args, import_source(source, name), source, infile, rejects)
-            finally:
-                if rejects is not None:
-                    rejects.close()
-    outfile = _open_output(args.output)
-    rejects = _open_output(args.rejects) if args.rejects else None
-    try:
-        if args.workers > 1:
-            stats = run_parallel(source, name, infile, outfile, rejects, args.workers)
-        else:
-            module = import_source(source, name)
-            stats = run_stream(module, infile, outfile, rejects)
-    finally:
-        outfile.flush()
-        for stream in (infile, rejects, None if args.output == "-" else outfile):
-            if stream is not None:
-                stream.close()
-    if not args.quiet:
-        print(f"{args.mapping}: {stats.summary()}", file=sys.stderr)
-    return EXIT_OK
+    return run_command(args, lambda: _compiled_for_run(args.mapping, not args.no_cache))
 
 
 def cmd_backfill(args) -> int:
@@ -185,28 +158,56 @@ def cmd_backfill(args) -> int:
 
 
 def cmd_explain(args) -> int:
+    checked = _checked(args.mapping)
+    from .event_input import EventInputError, read_event
     from .explanation import explain_event
 
-    checked = _checked(args.mapping)
-    text = Path(_existing(args.event)).read_bytes()
     try:
-        event = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise UsageError(f"{args.event}: invalid JSON: {exc}") from exc
+        event = read_event(args.event).event
+    except EventInputError as exc:
+        raise UsageError(str(exc)) from exc
     print(explain_event(checked.mapping, event))
     return EXIT_OK
+
+
+def _module_of(raw: bytes, name: str):
+    """Check, compile and import a mapping given as bytes; `name` is its name in messages."""
+    from .modules import import_source
+    from .pipeline import check, compile_source
+
+    checked = check(raw, filename=name)
+    _print_diagnostics(checked.warnings)
+    return import_source(compile_source(checked), checked.mapping.name)
+
+
+def cmd_diff(args) -> int:
+    from .diff import RENDERERS, RevisionError, diff_modules, mapping_at_revision
+    from .runner import open_input
+
+    if (args.base is None) == (args.new is None):
+        raise UsageError("diff needs OLD NEW, or MAPPING --base GIT_REF")
+    new_path = args.new or args.old
+    if args.base is not None:
+        try:
+            old_raw = mapping_at_revision(_existing(args.old), args.base)
+        except RevisionError as exc:
+            raise UsageError(str(exc)) from exc
+        # `path@REF`: messages say which text, and a relative events_schema still resolves.
+        old_name = f"{args.old}@{args.base}"
+    else:
+        old_raw, old_name = _mapping_bytes(args.old), args.old
+    old = _module_of(old_raw, old_name)
+    new = _module_of(_mapping_bytes(new_path), new_path)
+    with open_input(_existing(args.input)) as infile:
+        report = diff_modules(old, new, enumerate(infile, 1), old_name, new_path)
+    print(RENDERERS[args.format](report))
+    return EXIT_INVALID if args.exit_code and report.changed else EXIT_OK
 
 
 def cmd_send(args) -> int:
     from .delivery.command import send_calls
 
     return send_calls(args)
-
-
-def cmd_golden(args) -> int:
-    from .golden import run_golden
-
-    return EXIT_OK if run_golden(args.mapping, update=args.update) else EXIT_INVALID
 
 
 def cmd_schema(args) -> int:
@@ -220,6 +221,26 @@ def cmd_schema(args) -> int:
     return EXIT_OK
 
 
+def cmd_infer_schema(args) -> int:
+    from .editor import write_text_atomically
+    from .infer_schema import SampleError, infer_schema, schema_text
+    from .runner import open_input
+
+    name = Path(args.events).name.split(".")[0] if args.events != "-" else "stdin"
+    with open_input(_existing(args.events)) as infile:
+        try:
+            text = schema_text(infer_schema(enumerate(infile, 1), name))
+        except SampleError as exc:
+            print(f"accoil-map: {args.events}: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        write_text_atomically(Path(args.output), text)
+        print(f"events schema -> {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="accoil-map",
@@ -230,6 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check mappings (schema and semantics)")
     validate.add_argument("mappings", nargs="+", metavar="MAPPING")
+    validate.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text (default); json: one object per diagnostic a line; "
+        "github: GitHub Actions annotations",
+    )
     validate.set_defaults(handler=cmd_validate)
 
     compile_ = commands.add_parser("compile", help="write one Python module per mapping")
@@ -240,20 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.set_defaults(handler=cmd_compile)
 
     run = commands.add_parser("run", help="transform NDJSON events into Accoil call bodies")
-    run.add_argument("mapping", metavar="MAPPING")
-    run.add_argument(
-        "-i", "--input", default="-", metavar="IN", help="NDJSON, plain or gzip (- = stdin)"
-    )
-    run.add_argument(
-        "-o", "--output", default="-", metavar="OUT", help="NDJSON call bodies (- = stdout)"
-    )
-    run.add_argument("--rejects", metavar="FILE", help="write skipped and rejected lines here")
-    run.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default 1)")
-    run.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
-    run.add_argument(
-        "--no-cache", action="store_true", help="check and compile the mapping even if cached"
-    )
-    run.add_argument("--send", action="store_true", help="deliver the calls to Accoil (see `send`)")
+    from .run_command import add_arguments as add_run_arguments
+
+    add_run_arguments(run)
     add_delivery_arguments(run)
     run.set_defaults(handler=cmd_run)
 
@@ -267,8 +284,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = commands.add_parser("explain", help="show what each rule does with one event")
     explain.add_argument("mapping", metavar="MAPPING")
-    explain.add_argument("event", metavar="EVENT.json")
+    explain.add_argument(
+        "event", metavar="EVENT", help="a JSON file, - for stdin, or FILE.ndjson:LINE"
+    )
     explain.set_defaults(handler=cmd_explain)
+
+    diff = commands.add_parser("diff", help="what a mapping change does to real events")
+    diff.add_argument("old", metavar="OLD", help="the mapping before (or MAPPING with --base)")
+    diff.add_argument("new", nargs="?", metavar="NEW", help="the mapping after")
+    diff.add_argument("--base", metavar="GIT_REF", help="compare MAPPING with itself at GIT_REF")
+    diff.add_argument(
+        "-i", "--input", default="-", metavar="EVENTS", help="NDJSON, plain or gzip (- = stdin)"
+    )
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    diff.add_argument("--exit-code", action="store_true", help="exit 1 when any event changed")
+    diff.set_defaults(handler=cmd_diff)
 
     send = commands.add_parser(
         "send", help="deliver call bodies to Accoil: retries, journal, dead letters"
@@ -280,16 +310,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_delivery_arguments(send)
     send.set_defaults(handler=cmd_send)
 
-    golden = commands.add_parser("golden", help="run a mapping's golden cases")
-    golden.add_argument("mapping", metavar="MAPPING")
-    golden.add_argument("--update", action="store_true", help="rewrite the expected files")
-    golden.set_defaults(handler=cmd_golden)
+    from .project_cli import add_commands as add_project_commands  # test, golden, init
+
+    add_project_commands(commands)
 
     schema = commands.add_parser(
         "schema", help="print the mapping schema (JSON Schema) that editors use"
     )
     schema.add_argument("-o", "--output", default="-", metavar="PATH", help="file, or - for stdout")
     schema.set_defaults(handler=cmd_schema)
+
+    infer = commands.add_parser(
+        "infer-schema", help="write a JSON Schema of a source's events from sample NDJSON"
+    )
+    infer.add_argument("events", metavar="EVENTS", help="NDJSON, plain or gzip (- = stdin)")
+    infer.add_argument("-o", "--output", default="-", metavar="FILE", help="file, or - for stdout")
+    infer.set_defaults(handler=cmd_infer_schema)
     return parser
 
 
@@ -308,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
         _print_diagnostics(exc.diagnostics)
         return EXIT_INVALID
     except BrokenPipeError:
-        # The reader went away (e.g. `| head`); not an error of ours.
+        # Only stdout gets here (`compile -o - | head`): `run` turns its own into
+        # exit codes. Quiet, and 141 as for a tool that SIGPIPE ended.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        return EXIT_PIPE_CLOSED
+    except KeyboardInterrupt:
+        print("accoil-map: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

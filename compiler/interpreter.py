@@ -9,6 +9,7 @@ every mapping and event (see tests/test_differential.py). It also powers
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,13 +17,17 @@ import jmespath
 
 from . import ir, language
 from .helpers import helper_objects
-from .runtime.contract import accepts
+from .runtime.contract import accepts, body_problem
 from .runtime.groups import select_groups
 from .runtime.jmes import RejectEvent, _jp_type, get_key, jp_index, jp_search, truthy
 from .runtime.objects import merge, omit_keys
 
-#: Run-time helpers by name, as the language tables name them.
-_HELPERS = helper_objects()
+
+@functools.cache
+def _helpers() -> dict[str, Any]:
+    """Run-time helpers by name, as the language tables name them. Built on first use:
+    building them imports the code generator, which imports this module."""
+    return helper_objects()
 
 
 @dataclass
@@ -54,6 +59,9 @@ class Scope:
         self.event = event
         self.define_exprs = {define.name: define.value for define in mapping.defines}
         self.define_values: dict[str, Any] = {}
+        # What is being evaluated: (rule, field or None for its condition), for `explain`
+        # to say where an event was rejected.
+        self.at: tuple[ir.Rule, ir.EmitField | None] | None = None
 
     def define(self, name: str) -> Any:
         if name not in self.define_values:
@@ -91,7 +99,7 @@ def evaluate(expr: ir.Expr, scope: Scope) -> Any:
         case ir.Groups():
             return _groups(expr, scope)
         case ir.Convert(target, to):
-            return _HELPERS[language.CONVERSIONS[to]](evaluate(target, scope))
+            return _helpers()[language.CONVERSIONS[to]](evaluate(target, scope))
         case ir.Default(target, fallback, replace_empty):
             value = evaluate(target, scope)
             if value is None or (replace_empty and value == ""):
@@ -110,7 +118,7 @@ def evaluate(expr: ir.Expr, scope: Scope) -> Any:
         case ir.Not(target):
             return not truthy(evaluate(target, scope))
         case ir.Call(name, args):
-            helper = _HELPERS[language.COMPILED_FUNCTIONS[name][1]]
+            helper = _helpers()[language.COMPILED_FUNCTIONS[name][1]]
             return helper(*(evaluate(arg, scope) for arg in args))
         case ir.Jmes(text):
             return jp_search(jmespath.compile(text), scope.event)
@@ -125,13 +133,13 @@ def _render(parts: tuple, scope: Scope) -> str | None:
 
 
 def _text(value: Any) -> str | None:
-    return _HELPERS[language.CONVERSIONS["string"]](value)
+    return _helpers()[language.CONVERSIONS["string"]](value)
 
 
 def compare(op: str, left: Any, right: Any) -> Any:
     """A JMESPath comparison (language.COMPARISONS) of two values."""
     comparison = language.COMPARISONS[op]
-    result = _HELPERS[comparison.helper](left, right)
+    result = _helpers()[comparison.helper](left, right)
     return not result if comparison.negated else result
 
 
@@ -142,7 +150,7 @@ def _filter(name: str, value: Any, args: tuple, scope: Scope) -> Any:
         texts = [language.JOIN_SEPARATOR]
     if None in texts:
         return None
-    return _HELPERS[language.FILTERS[name].helper](value, *texts)
+    return _helpers()[language.FILTERS[name].helper](value, *texts)
 
 
 def _groups(expr: ir.Groups, scope: Scope) -> list | None:
@@ -157,35 +165,43 @@ def _groups(expr: ir.Groups, scope: Scope) -> list | None:
     )
 
 
+def _field(rule: ir.Rule, emit_field: ir.EmitField, scope: Scope) -> Any:
+    scope.at = (rule, emit_field)
+    return evaluate(emit_field.value, scope)
+
+
 class Interpreter:
     """Runs a mapping's IR on events, with the same contract as a generated module."""
 
     def __init__(self, mapping: ir.Mapping):
         self.mapping = mapping
 
-    def trace(self, event: Any) -> list[RuleTrace]:
-        """Every rule's outcome for one event; raises RejectEvent on bad event data."""
+    def trace(self, event: Any, scope: Scope | None = None) -> list[RuleTrace]:
+        """Every rule's outcome for one event; raises RejectEvent on bad event data.
+
+        `scope` (for the event) is where `explain` reads what was being evaluated."""
         if not isinstance(event, dict):
             raise RejectEvent(f"the event is not a JSON object (got {_jp_type(event)})")
-        scope = Scope(self.mapping, event)
+        scope = scope or Scope(self.mapping, event)
         return [self._rule(rule, scope) for rule in self.mapping.rules]
 
     def _rule(self, rule: ir.Rule, scope: Scope) -> RuleTrace:
         trace = RuleTrace(rule.name, rule.call_type, rule.condition_text, matched=True)
         if rule.condition is not None:
+            scope.at = (rule, None)
             trace.matched = truthy(evaluate(rule.condition, scope))
             if not trace.matched:
                 return trace
         # Required keys first: when one is missing, the other values are never computed.
         required = [f for f in rule.fields if f.key in rule.required]
-        trace.fields = [FieldTrace(f.key, evaluate(f.value, scope), f.origin) for f in required]
+        trace.fields = [FieldTrace(f.key, _field(rule, f, scope), f.origin) for f in required]
         trace.missing = tuple(t.key for t in trace.fields if not accepts(t.key, t.value, True))
         if trace.missing:
             return trace
         values = {t.key: t.value for t in trace.fields}
         trace.fields = [
             FieldTrace(
-                f.key, values[f.key] if f.key in values else evaluate(f.value, scope), f.origin
+                f.key, values[f.key] if f.key in values else _field(rule, f, scope), f.origin
             )
             for f in rule.fields
         ]
@@ -193,6 +209,11 @@ class Interpreter:
         trace.payload.update(
             (t.key, t.value) for t in trace.fields if accepts(t.key, t.value, t.key in values)
         )
+        # The contract inside the values (no null anywhere, group entries): a body that
+        # breaks it is not sent, and the key path at fault is the reason.
+        problem = body_problem(trace.payload, tuple(trace.payload))
+        if problem is not None:
+            trace.missing, trace.payload = (problem,), None
         return trace
 
     def transform(self, event: Any, reasons: list | None = None) -> list[dict]:

@@ -9,7 +9,9 @@ by name), never re-implemented per stage.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from importlib.resources import files
 
 # --------------------------------------------------------------------------
 # Limits: what a mapping may ask of the compiler (each refused with its place)
@@ -21,37 +23,60 @@ from dataclasses import dataclass
 MAX_NESTING = 64
 
 # --------------------------------------------------------------------------
-# The Accoil call contract
+# The Accoil call contract, read from schemas/accoil/payload.schema.json (its
+# one source: `send` compiles the same file, accoil_map.delivery.contract)
 # --------------------------------------------------------------------------
+
+_JSON_TYPES: dict[str, type] = {"string": str, "object": dict, "array": list}
+
+
+def _payload_schema() -> dict:
+    """The Accoil payload schema, shipped in the data package `accoil_map.schemas`."""
+    text = files("accoil_map.schemas").joinpath("accoil", "payload.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def _key_types(properties: dict) -> dict[str, type]:
+    """key -> Python type of each typed property. Every string must be non-empty and
+    every list non-empty, as the language treats "" and [] as missing."""
+    types = {}
+    for key, rule in properties.items():
+        if rule.get("type") not in _JSON_TYPES:
+            continue
+        types[key] = _JSON_TYPES[rule["type"]]
+        if types[key] is not dict and rule.get("minLength", rule.get("minItems")) != 1:
+            raise ValueError(f"payload schema: {key} may be empty; the language cannot say so")
+    return types
+
+
+_PAYLOAD = _payload_schema()
 
 #: Keys each call type needs; a call lacking one is not sent.
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
-    "identify": ("userId", "timestamp"),
-    "group": ("groupId", "timestamp"),
-    "track": ("event", "userId", "timestamp"),
-    "page": ("timestamp",),
-    "screen": ("timestamp",),
+    branch["if"]["properties"]["type"]["const"]: tuple(branch["then"]["required"])
+    for branch in _PAYLOAD["allOf"]
 }
-CALL_TYPES: tuple[str, ...] = tuple(REQUIRED_KEYS)
+CALL_TYPES: tuple[str, ...] = tuple(_PAYLOAD["properties"]["type"]["enum"])
 
 #: Types of the keys Accoil defines. A value of another type (or an empty
-#: string) counts as missing: a required key stops the call, an optional one
-#: is left out, so no call body Accoil would refuse is ever sent. Any other
-#: key takes any value but null (and, when required, the empty string).
-KEY_TYPES: dict[str, type] = {
-    "userId": str,
-    "groupId": str,
-    "anonymousId": str,
-    "event": str,
-    "name": str,
-    "timestamp": str,
-    "traits": dict,
-    "properties": dict,
-    "context": dict,
-    "groupTraits": list,
-}
+#: string or list) counts as missing: a required key stops the call, an
+#: optional one is left out. Any other key takes any value but null (and,
+#: when required, the empty string). No value inside a call body may be null.
+KEY_TYPES: dict[str, type] = _key_types(
+    {key: rule for key, rule in _PAYLOAD["properties"].items() if key != "type"}
+)
 
-_TYPE_NAMES = {str: "a non-empty string", dict: "an object", list: "a list"}
+#: The list key whose entries are groups (the one whose items are objects with
+#: properties), and each entry's keys, all required, by type:
+#: `groupTraits: [{"groupId": non-empty string, "traits": object}]`.
+GROUP_LIST_KEY: str = next(
+    key for key, rule in _PAYLOAD["properties"].items() if "properties" in rule.get("items", {})
+)
+GROUP_ENTRY_TYPES: dict[str, type] = _key_types(
+    _PAYLOAD["properties"][GROUP_LIST_KEY]["items"]["properties"]
+)
+
+_TYPE_NAMES = {str: "a non-empty string", dict: "an object", list: "a non-empty list"}
 
 
 def call_name(call_type: str) -> str:
@@ -60,8 +85,13 @@ def call_name(call_type: str) -> str:
 
 
 def requirement(key: str) -> str:
-    """What a required key must hold, for messages: 'userId must be a non-empty string'."""
+    """What a key path of a call must hold, for messages: 'userId must be a non-empty string',
+    'groupTraits[0].traits must be an object'. Anything else must be present (not null)."""
     expected = KEY_TYPES.get(key)
+    head, bracket, rest = key.partition("[")
+    index, _, entry_key = rest.partition("]")
+    if expected is None and head == GROUP_LIST_KEY and bracket and index.isdigit():
+        expected = dict if not entry_key else GROUP_ENTRY_TYPES.get(entry_key.removeprefix("."))
     return f"{key} must be {_TYPE_NAMES[expected]}" if expected else f"{key} must be present"
 
 

@@ -119,6 +119,7 @@ class Document:
         at_key: bool = False,
         offset: int | None = None,
         severity: str = "error",
+        code: str,
     ) -> Diagnostic:
         """Build a Diagnostic at the node of `path` (or its key), `offset` chars into a scalar."""
         path = tuple(path)
@@ -126,7 +127,7 @@ class Document:
         line, col = mark.line, mark.col
         if offset is not None:
             line, col = self._inside(mark, offset)
-        return Diagnostic(self.path, line, col, message, hint, severity)
+        return Diagnostic(self.path, line, col, message, hint, severity, code=code)
 
     def _inside(self, mark: Mark, offset: int) -> tuple[int, int]:
         # An inline scalar's text starts right at the mark, after any quote; a block
@@ -172,7 +173,7 @@ def read_mapping_bytes(path: str | os.PathLike) -> bytes:
             raw = stream.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise MappingError(
-            [Diagnostic(name, 1, 1, f"cannot read file: {error.strerror}")]
+            [Diagnostic(name, 1, 1, f"cannot read file: {error.strerror}", code="AM001")]
         ) from None
     _check_size(len(raw), name)
     return raw
@@ -188,6 +189,7 @@ def _check_size(size: int, path: str) -> None:
                     1,
                     f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
                     "a mapping this large is not one a person can review; split it",
+                    code="AM002",
                 )
             ]
         )
@@ -207,6 +209,7 @@ def load_bytes(raw: bytes, path: str = "<string>") -> Document:
                     1,
                     f"not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})",
                     "save the file as UTF-8",
+                    code="AM003",
                 )
             ]
         ) from None
@@ -230,11 +233,13 @@ def _load(text: str, path: str, sha256: str) -> Document:
     except _Fatal as fatal:
         raise MappingError([*builder.errors, fatal.diagnostic]) from None
     if root is None:
-        raise MappingError([Diagnostic(path, 1, 1, "the file is empty", _ROOT_HINT)])
+        raise MappingError([Diagnostic(path, 1, 1, "the file is empty", _ROOT_HINT, code="AM004")])
     data = builder.construct(root, ())
     builder.warnings += _directive_warnings(text, path)
     if not isinstance(root, MappingNode):
-        builder.error(root, "a mapping file must be a YAML mapping of keys to values", _ROOT_HINT)
+        builder.error(
+            root, "a mapping file must be a YAML mapping of keys to values", _ROOT_HINT, "AM007"
+        )
     if builder.errors:
         raise MappingError(sorted(builder.errors, key=lambda d: (d.line, d.col)))
     return Document(
@@ -263,6 +268,7 @@ def _directive_warnings(text: str, path: str) -> list[Diagnostic]:
                     f"'{line.strip()}' is ignored: mappings are read as YAML 1.2",
                     "remove the directive",
                     "warning",
+                    code="AM053",
                 )
             )
     return found
@@ -294,18 +300,26 @@ class _Composer(Composer):
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise self._fatal(
-                event, f"more than {MAX_NODES:,} values in one mapping", "split the mapping"
+                event,
+                f"more than {MAX_NODES:,} values in one mapping",
+                "split the mapping",
+                code="AM010",
             )
         if isinstance(event, AliasEvent):
-            raise self._fatal(event, f"YAML aliases (*{event.anchor}) are not supported")
+            raise self._fatal(
+                event, f"YAML aliases (*{event.anchor}) are not supported", code="AM008"
+            )
         if event.anchor is not None:
-            raise self._fatal(event, f"YAML anchors (&{event.anchor}) are not supported")
+            raise self._fatal(
+                event, f"YAML anchors (&{event.anchor}) are not supported", code="AM008"
+            )
         if event.tag is not None:
             self.builder.errors.append(
                 self._at(
                     event,
                     f"YAML tags are not supported (found '{event.tag}')",
                     "remove the tag; quote the value to make it a string",
+                    code="AM009",
                 )
             )
         if isinstance(event, ScalarEvent):
@@ -313,7 +327,10 @@ class _Composer(Composer):
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise self._fatal(
-                event, f"nesting deeper than {MAX_DEPTH} levels", "flatten the structure"
+                event,
+                f"nesting deeper than {MAX_DEPTH} levels",
+                "flatten the structure",
+                code="AM011",
             )
         if isinstance(event, SequenceStartEvent):
             node = self.compose_sequence_node(None)
@@ -328,13 +345,15 @@ class _Composer(Composer):
         # core schema); PyYAML's YAML 1.1 implicit resolvers are never used.
         return kind.__name__
 
-    def _at(self, event: Any, message: str, hint: str | None = None) -> Diagnostic:
+    def _at(self, event: Any, message: str, hint: str | None = None, *, code: str) -> Diagnostic:
         mark = event.start_mark
-        return Diagnostic(self.builder.path, mark.line + 1, mark.column + 1, message, hint)
+        return Diagnostic(
+            self.builder.path, mark.line + 1, mark.column + 1, message, hint, code=code
+        )
 
-    def _fatal(self, event: Any, message: str, hint: str | None = None) -> _Fatal:
+    def _fatal(self, event: Any, message: str, hint: str | None = None, *, code: str) -> _Fatal:
         hint = hint or "repeat the value where it is needed, or name it once under `define:`"
-        return _Fatal(self._at(event, message, hint))
+        return _Fatal(self._at(event, message, hint, code=code))
 
 
 class _FastComposer(_Composer, _FastParser):
@@ -399,6 +418,7 @@ class _Builder:
                     key_node,
                     f"duplicate key '{key}' (first defined at line {first_line[key]})",
                     "remove one of them",
+                    "AM012",
                 )
                 continue
             if key == "<<" and not key_node.style:  # plain (the C parser says "")
@@ -408,6 +428,7 @@ class _Builder:
                         "warning",
                         "'<<' is a plain key here: YAML merge keys are not supported",
                         "write the keys out, or quote '<<' if you mean the key",
+                        "AM052",
                     ),
                 )
             first_line[key] = line
@@ -421,12 +442,12 @@ class _Builder:
             if isinstance(value, str) and (problem is None or problem.severity == "warning"):
                 return value  # no YAML 1.1 warning for keys: they are strings anyway
         hint = f"write '{node.value}'" if isinstance(node, ScalarNode) else None
-        self.error(node, "keys must be strings; quote it", hint)
+        self.error(node, "keys must be strings; quote it", hint, "AM013")
         return None
 
-    def error(self, node: Node, message: str, hint: str | None = None) -> None:
+    def error(self, node: Node, message: str, hint: str | None, code: str) -> None:
         """Record an error at `node`."""
-        self.problem(node, _Problem("error", message, hint))
+        self.problem(node, _Problem("error", message, hint, code))
 
     def problem(self, node: Node, problem: _Problem) -> None:
         """Record an error or a warning at `node`."""
@@ -438,6 +459,7 @@ class _Builder:
             problem.message,
             problem.hint,
             problem.severity,
+            code=problem.code,
         )
         (self.errors if problem.severity == "error" else self.warnings).append(diagnostic)
 
@@ -450,7 +472,8 @@ def _mark(node: Node) -> Mark:
 class _Problem(NamedTuple):
     severity: str
     message: str
-    hint: str | None = None
+    hint: str | None
+    code: str
 
 
 def _resolve_scalar(node: ScalarNode) -> tuple[Any, _Problem | None]:
@@ -464,13 +487,14 @@ def _resolve_scalar(node: ScalarNode) -> tuple[Any, _Problem | None]:
         return _BOOL[text], None
     if text.lower() in _YAML11_BOOL:
         return text, _Problem(
-            "warning", f"read as the string '{text}'; quote it, or write true/false"
+            "warning", f"read as the string '{text}'; quote it, or write true/false", None, "AM050"
         )
     if _YAML11_NUMBER.fullmatch(text):
         return text, _Problem(
             "warning",
             f"read as the string '{text}' (YAML 1.1 reads a number)",
             "quote it, or write the number in plain decimal",
+            "AM051",
         )
     return _resolve_number(text)
 
@@ -481,6 +505,7 @@ def _resolve_number(text: str) -> tuple[Any, _Problem | None]:
             "error",
             f"ambiguous number '{text}' (octal in YAML 1.1, decimal in YAML 1.2)",
             _leading_zero_hint(text),
+            "AM014",
         )
     try:
         if _INT.fullmatch(text):
@@ -489,19 +514,20 @@ def _resolve_number(text: str) -> tuple[Any, _Problem | None]:
             return int(text, 0), None
     except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits)
         return text, _Problem(
-            "error", f"number '{text[:20]}...' is too long", "quote it to keep it as text"
+            "error", f"number '{text[:20]}...' is too long", "quote it to keep it as text", "AM015"
         )
     if _NON_FINITE.fullmatch(text):
         return text, _Problem(
             "error",
             f"'{text}' is not a finite number",
             "a payload cannot carry infinity or NaN; quote it to mean the text",
+            "AM016",
         )
     if _FLOAT.fullmatch(text):
         value = float(text)
         if math.isinf(value):
             return text, _Problem(
-                "error", f"number '{text}' is too large", "a payload cannot carry infinity"
+                "error", f"number '{text}' is too large", "a payload cannot carry infinity", "AM016"
             )
         return value, None
     return text, None
@@ -525,7 +551,7 @@ def _syntax_diagnostic(error: yaml.MarkedYAMLError, text: str, path: str) -> Dia
     lines = text.splitlines()
     found = lines[line - 1][col - 1 : col] if line <= len(lines) else ""
     hint = "indent with spaces; YAML does not allow tabs" if found == "\t" else None
-    return Diagnostic(path, line, col, message, hint)
+    return Diagnostic(path, line, col, message, hint, code="AM005")
 
 
 def _reader_diagnostic(error: yaml.reader.ReaderError, text: str, path: str) -> Diagnostic:
@@ -542,4 +568,5 @@ def _reader_diagnostic(error: yaml.reader.ReaderError, text: str, path: str) -> 
         col,
         f"invalid character U+{ord(char):04X} ({char!r})",
         "remove it, or write it as an escape inside double quotes",
+        code="AM006",
     )

@@ -19,7 +19,7 @@ from .loader import Document
 from .lower_jinja import TemplateSyntaxError, lower_template
 from .lower_jmespath import JmespathSyntaxError, lower_jmespath, name_offset
 from .names import ExpressionError, Names
-from .schema import source_fields
+from .schema import mapping_source
 
 _ORIGIN_WIDTH = 100
 
@@ -42,15 +42,19 @@ class _Lowerer:
     def __init__(self, doc: Document):
         self.doc = doc
         self.data = doc.data
+        source, problems = mapping_source(doc)
         self.names = Names(
-            source=self.data["source"],
+            source=source.name,
             defines=frozenset(self.data.get("define") or {}),
-            fields=source_fields(self.data["source"]),
+            fields=source.fields,
+            events_schema=source.events_schema,
         )
-        self.diagnostics: list[Diagnostic] = []
+        self.diagnostics: list[Diagnostic] = problems
 
-    def error(self, path: tuple, message: str, hint: str | None = None, offset: int = 0) -> None:
-        self.diagnostics.append(self.doc.diagnostic(path, message, hint, offset=offset))
+    def error(
+        self, path: tuple, message: str, hint: str | None, *, code: str, offset: int = 0
+    ) -> None:
+        self.diagnostics.append(self.doc.diagnostic(path, message, hint, offset=offset, code=code))
 
     def line(self, path: tuple) -> int:
         return self.doc.locate(path).line
@@ -69,7 +73,7 @@ class _Lowerer:
         rules = tuple(self.rule(node, ("rules", i)) for i, node in enumerate(self.data["rules"]))
         return ir.Mapping(
             name=self.data["name"],
-            source=self.data["source"],
+            source=self.names.source,
             source_file=os.path.basename(self.doc.path),
             sha256=self.doc.sha256,
             defines=defines,
@@ -140,7 +144,7 @@ class _Lowerer:
         try:
             return ir.constant(value, self.line(path))
         except ir.ConstantError as exc:
-            self.error(path, str(exc))
+            self.error(path, str(exc), None, code="AM207")
             return ir.Const(None)
 
     def modifiers(self, expr: ir.Expr, node: dict, path: tuple) -> ir.Expr:
@@ -182,11 +186,13 @@ class _Lowerer:
         try:
             return lower_template(text, self.names, self.line(path))
         except TemplateSyntaxError as exc:
-            self.error(path, exc.message, offset=_line_offset(text, exc.lineno))
+            self.error(
+                path, exc.message, None, code=exc.code, offset=_line_offset(text, exc.lineno)
+            )
         except ExpressionError as exc:
-            self.error(path, exc.message, exc.hint, offset=exc.position(text))
+            self.error(path, exc.message, exc.hint, code=exc.code, offset=exc.position(text))
         except ir.ConstantError as exc:
-            self.error(path, str(exc))
+            self.error(path, str(exc), None, code="AM207")
         return ir.Const(None)
 
     def jmespath(self, text: str, path: tuple) -> ir.Expr:
@@ -194,19 +200,19 @@ class _Lowerer:
         try:
             expr = lower_jmespath(text, self.line(path))
         except JmespathSyntaxError as exc:
-            self.error(path, exc.message, offset=exc.position)
+            self.error(path, exc.message, None, code=exc.code, offset=exc.position)
             return ir.Const(None)
         except ExpressionError as exc:
-            self.error(path, exc.message, exc.hint, offset=exc.position(text))
+            self.error(path, exc.message, exc.hint, code=exc.code, offset=exc.position(text))
             return ir.Const(None)
         except ir.ConstantError as exc:
-            self.error(path, str(exc))
+            self.error(path, str(exc), None, code="AM207")
             return ir.Const(None)
         for field, hint in self.names.unknown_fields(expr):
             if field in self.names.defines:
                 hint = "defines are names in templates; JMESPath reads the event only"
             message = f"'{field}' is not a field of {self.names.source} events"
-            self.error(path, message, hint, offset=name_offset(text, field))
+            self.error(path, message, hint, code="AM203", offset=name_offset(text, field))
         return expr
 
 

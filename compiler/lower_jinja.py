@@ -53,7 +53,7 @@ class TemplateSyntaxError(ExpressionError):
     """Jinja could not parse the template; `lineno` is the line inside it."""
 
     def __init__(self, message: str, lineno: int | None):
-        super().__init__(message)
+        super().__init__(message, code="AM201")
         self.lineno = lineno
 
 
@@ -83,7 +83,8 @@ class _TemplateLowering:
         if "\r" in source:
             if self.carriage_return is None:
                 raise ExpressionError(
-                    "a template with a carriage return uses every private-use character"
+                    "a template with a carriage return uses every private-use character",
+                    code="AM209",
                 )
             source = source.replace("\r", self.carriage_return)
         try:
@@ -93,7 +94,7 @@ class _TemplateLowering:
         except RecursionError:
             raise nested_too_deep() from None
         except ValueError as exc:  # a number with more digits than Python converts
-            raise ExpressionError(f"template syntax error: {exc}") from None
+            raise ExpressionError(f"template syntax error: {exc}", code="AM201") from None
         _check_depth(body)
         blocks = iter(_expression_blocks(source))
         parts: list[str | ir.Expr] = []
@@ -103,6 +104,7 @@ class _TemplateLowering:
                     "only {{ expressions }} are supported in templates, not {% statements %}",
                     "{%",
                     "compute values with define:, coalesce: or when:",
+                    code="AM208",
                 )
             for node in statement.nodes:
                 if isinstance(node, nodes.TemplateData):
@@ -146,7 +148,9 @@ class _TemplateLowering:
             case nodes.Filter(node=target, name=name) if target is not None:
                 return self.filter(node, self.expression(target), name)
         what, advice = _UNSUPPORTED.get(type(node).__name__, (type(node).__name__, None))
-        raise ExpressionError(f"{what} is not supported in templates", hint=advice or _SUBSET_HINT)
+        raise ExpressionError(
+            f"{what} is not supported in templates", hint=advice or _SUBSET_HINT, code="AM209"
+        )
 
     def subscript(self, target: ir.Expr, arg: nodes.Node) -> ir.Expr:
         match arg:
@@ -159,6 +163,7 @@ class _TemplateLowering:
         raise ExpressionError(
             "subscripts must be a quoted key or an integer index",
             hint="write a['key'] or a[0]; a key computed from the event needs a path:",
+            code="AM209",
         )
 
     def filter(self, node: nodes.Filter, target: ir.Expr, name: str) -> ir.Expr:
@@ -169,6 +174,7 @@ class _TemplateLowering:
                 name,
                 Names.hint(name, language.FILTERS)
                 or "filters: " + ", ".join(sorted(language.FILTERS)),
+                code="AM210",
             )
         args = self.arguments(node, spec)
         if spec.is_default:
@@ -182,28 +188,37 @@ class _TemplateLowering:
         """The filter's arguments, checked against its arity and kinds."""
         name = spec.name
         if node.dyn_args or node.dyn_kwargs:
-            raise ExpressionError(f"filter '{name}' does not take * or ** arguments", name)
+            raise ExpressionError(
+                f"filter '{name}' does not take * or ** arguments", name, code="AM211"
+            )
         args = [self.expression(arg) for arg in node.args]
         for keyword in node.kwargs:
             if not spec.is_default or keyword.key != "boolean":
-                raise ExpressionError(f"filter '{name}' has no argument '{keyword.key}'", name)
+                raise ExpressionError(
+                    f"filter '{name}' has no argument '{keyword.key}'", name, code="AM211"
+                )
             if len(args) != 1:
                 raise ExpressionError(
                     "filter 'default' takes its fallback value first",
                     name,
                     "write default(fallback, boolean=true)",
+                    code="AM211",
                 )
             args.append(self.expression(keyword.value))
         if not spec.min_args <= len(args) <= spec.max_args:
-            raise ExpressionError(f"filter '{name}' takes {spec.arity()}", name)
+            raise ExpressionError(f"filter '{name}' takes {spec.arity()}", name, code="AM211")
         if spec.text_arguments and not all(_is_text_constant(arg) for arg in args):
-            raise ExpressionError(f"the arguments of '{name}' must be quoted strings", name)
+            raise ExpressionError(
+                f"the arguments of '{name}' must be quoted strings", name, code="AM211"
+            )
         if (
             spec.is_default
             and len(args) == 2
             and not (isinstance(args[1], ir.Const) and isinstance(args[1].value, bool))
         ):
-            raise ExpressionError("the second argument of 'default' must be true or false", name)
+            raise ExpressionError(
+                "the second argument of 'default' must be true or false", name, code="AM211"
+            )
         return args
 
 

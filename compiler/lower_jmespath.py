@@ -27,7 +27,7 @@ class JmespathSyntaxError(ExpressionError):
     """The jmespath parser refused the text; `position` is where, in characters."""
 
     def __init__(self, message: str, position: int):
-        super().__init__(message)
+        super().__init__(message, code="AM204")
         self.position = position
 
 
@@ -46,7 +46,7 @@ def lower_jmespath(text: str, line: int = 0) -> ir.Expr:
     except RecursionError:
         raise nested_too_deep() from None
     except ValueError as exc:  # a number with more digits than Python converts
-        raise ExpressionError(f"invalid JMESPath: {exc}") from None
+        raise ExpressionError(f"invalid JMESPath: {exc}", code="AM204") from None
     _check_tree(parsed, text)
     _check_number_literals(text)
     try:
@@ -74,7 +74,10 @@ def _check_number_literals(text: str) -> None:
         warnings.simplefilter("ignore", PendingDeprecationWarning)
         tokens = list(Lexer().tokenize(text))
     for token in tokens:
+        # Only a JSON literal (`...`) can hold a number; a raw string ('0') is text.
         if token["type"] != "literal" or not isinstance(token["value"], str):
+            continue
+        if text[token["start"]] != "`":
             continue
         lexeme = text[token["start"] + 1 : token["start"] + token["end"]].rstrip("`").strip()
         if _JSON_NUMBER.fullmatch(lexeme):
@@ -109,6 +112,7 @@ def _check_tree(parsed: dict, text: str) -> None:
                 name,
                 Names.hint(name, _KNOWN_FUNCTIONS) or "see https://jmespath.org/specification.html",
                 name_offset(text, name),
+                code="AM205",
             )
 
 

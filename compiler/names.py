@@ -14,10 +14,16 @@ class ExpressionError(Exception):
     """A problem inside one expression; `needle` is the text it is about, if any."""
 
     def __init__(
-        self, message: str, needle: str = "", hint: str | None = None, offset: int | None = None
+        self,
+        message: str,
+        needle: str = "",
+        hint: str | None = None,
+        offset: int | None = None,
+        *,
+        code: str,
     ):
         super().__init__(message)
-        self.message, self.needle, self.hint = message, needle, hint
+        self.message, self.needle, self.hint, self.code = message, needle, hint, code
         self.offset = offset  # where in the expression's text, when the translator knows
 
     def position(self, text: str) -> int:
@@ -32,6 +38,7 @@ def nested_too_deep() -> ExpressionError:
     return ExpressionError(
         f"the expression nests deeper than {MAX_NESTING} levels",
         hint="split it into defines, or use contains([...], x) for a long || chain",
+        code="AM206",
     )
 
 
@@ -42,6 +49,7 @@ class Names:
     source: str
     defines: frozenset[str]
     fields: frozenset[str] | None  # None: any field (a source without a schema)
+    events_schema: str | None = None  # the file the fields come from, for a source of one's own
 
     def resolve(self, name: str, line: int = 0) -> ir.Expr:
         """A define reference or a read of the event's field; ExpressionError if neither."""
@@ -53,6 +61,7 @@ class Names:
                 name,
                 self.hint(name, self.defines | self.fields)
                 or f"names are define: names or top-level fields of {self.source} events",
+                code="AM202",
             )
         return ir.GetKey(ir.Event(), name, line=line)
 
@@ -61,12 +70,19 @@ class Names:
         if self.fields is None:
             return []
         return [
-            (node.key, self.hint(node.key, self.fields) or "use source: custom for other shapes")
+            (node.key, self.hint(node.key, self.fields) or self.other_shapes)
             for node in ir.walk(expr)
             if isinstance(node, ir.GetKey)
             and node.target == ir.Event()
             and node.key not in self.fields
         ]
+
+    @property
+    def other_shapes(self) -> str:
+        """The hint for a field that nothing known is close to."""
+        if self.events_schema is not None:
+            return f"the events schema '{self.events_schema}' lists no such field"
+        return "use source: custom for other shapes"
 
     @staticmethod
     def hint(name: str, known) -> str | None:

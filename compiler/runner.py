@@ -2,19 +2,24 @@
 
 Every input line is accounted for: it emitted calls, was skipped (no rule's
 condition held), was rejected (bad JSON, not an object, unreadable data, a
-call missing a required key), or was blank. Rejected and skipped lines go to
-the rejects file with their line number, the reason and the input itself, so
-nothing is lost.
+call missing a required key, longer than the line limit), or was blank.
+Rejected and skipped lines go to the rejects file with their line number, the
+reason and the input itself, so nothing is lost. A run that cannot finish (the
+input unreadable past some line, a worker process dead) raises `RunError`
+once the lines before are counted, so the caller can say what was done.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import gzip
 import io
 import os
+import signal
 import stat
+import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +30,27 @@ import orjson
 from .errors import plural
 
 GZIP_MAGIC = b"\x1f\x8b"
+MAX_LINE_BYTES = 8 << 20  # the default of `run --max-line-bytes`
+CHUNK_BYTES = 1 << 20
+
+
+class RunError(Exception):
+    """`run` could not finish: the output is incomplete."""
+
+
+class InputError(RunError):
+    """The input cannot be read past line `lines_read`; every line up to it was transformed."""
+
+    def __init__(self, reason: str, lines_read: int):
+        super().__init__(f"unreadable after line {lines_read}: {reason}")
+        self.lines_read = lines_read
+
+
+class WorkerDied(RunError):
+    """A worker process ended before it answered: its chunks' calls are missing."""
+
+    def __init__(self) -> None:
+        super().__init__("a worker process died; the output is incomplete")
 
 
 @dataclass
@@ -62,14 +88,146 @@ class RunStats:
 
 
 def open_input(path: str) -> BinaryIO:
-    """A binary stream of the input; `-` is stdin; gzip is detected by its magic bytes."""
+    """A binary stream of the input; `-` is stdin; gzip is detected by its magic bytes.
+
+    OSError (no such file, a directory, no permission) propagates."""
     import sys
 
-    raw = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
-    stream = io.BufferedReader(raw, buffer_size=1 << 20) if path == "-" else raw
-    if stream.peek(2)[:2] == GZIP_MAGIC:
+    if path == "-":  # its descriptor, unbuffered below ours: a read returns what has come
+        stream = io.BufferedReader(io.FileIO(sys.stdin.fileno(), "rb", closefd=False), 1 << 20)
+    else:
+        stream = open(path, "rb")  # noqa: SIM115
+    try:
+        gzipped = stream.peek(2)[:2] == GZIP_MAGIC
+    except OSError:  # e.g. a directory opens, then cannot be read
+        stream.close()
+        raise
+    if gzipped:
         return gzip.GzipFile(fileobj=stream, mode="rb")
     return stream
+
+
+# Reading: whole lines, each at most `max_line_bytes` long --------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    """Whole lines of the input, from line `first_line`, which starts at byte `offset`."""
+
+    first_line: int
+    offset: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class LongLine:
+    """A line longer than the limit: skipped as it is read, only its number and length kept."""
+
+    number: int
+    length: int
+
+
+# What a damaged input raises while it is read: gzip's own errors, zlib's, and I/O errors.
+_READ_ERRORS = (OSError, EOFError, zlib.error)
+
+
+def _read_problem(error: Exception) -> str:
+    if isinstance(error, EOFError):
+        return "the gzip data ends early (a truncated file?)"
+    if isinstance(error, gzip.BadGzipFile):
+        return f"bad gzip data ({error})"
+    if isinstance(error, zlib.error):
+        return f"corrupt gzip data ({error})"
+    return error.strerror or str(error)
+
+
+def read_blocks(
+    stream: BinaryIO, size: int = CHUNK_BYTES, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[Block | LongLine]:
+    """The input as Blocks of whole lines (about `size` bytes each) and LongLines, in order.
+
+    A line of more than `max_line_bytes` bytes (its newline not counted) becomes
+    a LongLine and is never held whole: it is read in pieces and skipped to its
+    newline. Memory stays within about `size` + `max_line_bytes`. When the input
+    cannot be read to its end, the lines before are yielded, then InputError.
+    """
+    # A read is never longer than the limit, so a line inside one read is within
+    # it: only a line that spans reads has to be measured.
+    step = min(size, max_line_bytes)
+    number = 1  # the line that starts at `offset`, the first byte not yet in `parts`
+    offset = 0
+    pending: list[bytes] = []  # the start of line `number`, whose newline is not read yet
+    pending_bytes = 0
+    skipped: int | None = None  # bytes of line `number` skipped so far, when it is too long
+    parts: list[bytes] = []  # whole lines ready to go out
+    parts_first = parts_offset = held = 0
+    while True:
+        try:
+            # read1: one read of the source, so a gzip error after good data loses none of it
+            block = stream.read1(step)
+        except _READ_ERRORS as error:
+            if parts:
+                yield Block(parts_first, parts_offset, b"".join(parts))
+            raise InputError(_read_problem(error), number - 1) from None
+        if not block:
+            break
+        first = block.find(b"\n")
+        if first < 0:  # line `number` goes on
+            if skipped is not None:
+                skipped += len(block)
+                continue
+            pending.append(block)
+            pending_bytes += len(block)
+            if pending_bytes > max_line_bytes:
+                skipped, pending, pending_bytes = pending_bytes, [], 0
+                if parts:  # the lines before it go out first: output keeps input order
+                    yield Block(parts_first, parts_offset, b"".join(parts))
+                    parts, held = [], 0
+            continue
+        if skipped is not None or pending_bytes + first > max_line_bytes:
+            if parts:
+                yield Block(parts_first, parts_offset, b"".join(parts))
+                parts, held = [], 0
+            length = (pending_bytes if skipped is None else skipped) + first
+            yield LongLine(number, length)
+            number += 1
+            offset += length - first  # now the offset of block[0]
+            skipped, pending, pending_bytes = None, [], 0
+            data, start = block, first + 1
+        else:
+            data = b"".join([*pending, block]) if pending else block
+            pending, pending_bytes, start = [], 0, 0
+        end = data.rfind(b"\n") + 1
+        if end > start:
+            if not parts:
+                parts_first, parts_offset = number, offset + start
+            parts.append(data[start:end] if start or end < len(data) else data)
+            held += end - start
+            number += data.count(b"\n", start, end)
+        if end < len(data):
+            pending, pending_bytes = [data[end:]], len(data) - end
+        offset += end
+        if held >= size // 2:
+            yield Block(parts_first, parts_offset, b"".join(parts))
+            parts, held = [], 0
+    if skipped is not None:
+        yield LongLine(number, skipped)
+    elif pending:  # the last line, without a newline
+        if not parts:
+            parts_first, parts_offset = number, offset
+        parts.append(b"".join(pending))
+    if parts:
+        yield Block(parts_first, parts_offset, b"".join(parts))
+
+
+def long_line_outcome(line: LongLine, max_line_bytes: int) -> tuple[bytes, bytes, RunStats]:
+    """What a line over the limit gives, as `transform_block` says it: no payload, its
+    reject record, its counts."""
+    reason = f"line longer than --max-line-bytes ({max_line_bytes} bytes)"
+    stats = RunStats(lines=1, rejected=1)
+    stats.reasons[f"rejected: {reason}"] += 1
+    entry = {"line": line.number, "status": "rejected", "reason": reason, "bytes": line.length}
+    return b"", orjson.dumps(entry) + b"\n", stats
 
 
 @functools.cache  # few (rule, missing keys) pairs exist, and many lines share one
@@ -227,15 +385,26 @@ def transform_block(
     return b"".join(out), b"".join(rejects), stats
 
 
-def run_stream(module, infile: BinaryIO, outfile: BinaryIO, rejects: BinaryIO | None) -> RunStats:
-    """Run a generated module over a whole NDJSON stream in this process, a block at a time."""
-    stats = RunStats()
-    for first_line, block in read_chunks(infile):
-        out, rejected, block_stats = transform_block(module, first_line, block, rejects is not None)
-        outfile.write(out)
-        if rejects is not None:
-            rejects.write(rejected)
-        stats.merge(block_stats)
+def run_stream(
+    module,
+    infile: BinaryIO,
+    outfile: BinaryIO,
+    rejects: BinaryIO | None,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    stats: RunStats | None = None,
+) -> RunStats:
+    """Run a generated module over a whole NDJSON stream in this process, a block at a time.
+
+    `stats`, when given, is updated block by block, so that a caller whose run
+    failed (RunError, KeyboardInterrupt) can still say how far it got.
+    """
+    stats = RunStats() if stats is None else stats
+    for piece in read_blocks(infile, CHUNK_BYTES, max_line_bytes):
+        if isinstance(piece, LongLine):
+            result = long_line_outcome(piece, max_line_bytes)
+        else:
+            result = transform_block(module, piece.first_line, piece.data, rejects is not None)
+        _write_result(result, outfile, rejects, stats)
     return stats
 
 
@@ -247,9 +416,8 @@ def run_stream(module, infile: BinaryIO, outfile: BinaryIO, rejects: BinaryIO | 
 # reads its chunk itself with os.pread on the descriptor it inherited, so the
 # input never travels through a pipe. Other inputs (stdin, gzip) send the
 # bytes. No threads: the main process alone talks to the workers, and a
-# worker's results are read in the order its jobs were sent.
-
-CHUNK_BYTES = 1 << 20
+# worker's results are read in the order its jobs were sent. A line over the
+# limit is answered by the main process itself, in its place in that order.
 
 
 @dataclass(frozen=True)
@@ -262,49 +430,23 @@ class _Job:
     length: int = 0
 
 
-def read_chunks(stream: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
-    """(first line number, whole lines) blocks of about `size` bytes each."""
-    lineno, pending = 1, b""
-    while True:
-        block = stream.read(size)
-        if not block:
-            break
-        block = pending + block
-        cut = block.rfind(b"\n") + 1
-        if cut == 0:
-            pending = block
-            continue
-        pending = block[cut:]
-        yield lineno, block[:cut]
-        lineno += block.count(b"\n", 0, cut)
-    if pending:
-        yield lineno, pending
-
-
-def _jobs(infile: BinaryIO, size: int, fd: int | None) -> Iterator[_Job]:
-    """The input's chunks as jobs: by position in a plain file (`fd`), else with their bytes."""
-    if fd is None:
-        for lineno, block in read_chunks(infile, size):
-            yield _Job(lineno, data=block)
-        return
-    offset, lineno, want = 0, 1, size
-    while block := os.pread(fd, want, offset):
-        cut = block.rfind(b"\n") + 1
-        if cut == 0 and len(block) == want:  # a line longer than a chunk: read more of it
-            want *= 2
-            continue
-        cut = cut or len(block)  # the last line, without its newline
-        yield _Job(lineno, offset=offset, length=cut)
-        lineno += block.count(b"\n", 0, cut)
-        offset += cut
-        want = size
+def _jobs(infile: BinaryIO, size: int, fd: int | None, max_line_bytes: int):
+    """The input's chunks as jobs (by position in a plain file `fd`, else with their
+    bytes), and its over-long lines as LongLines."""
+    for piece in read_blocks(infile, size, max_line_bytes):
+        if isinstance(piece, LongLine):
+            yield piece
+        elif fd is None:
+            yield _Job(piece.first_line, data=piece.data)
+        else:
+            yield _Job(piece.first_line, offset=piece.offset, length=len(piece.data))
 
 
 def _regular_file(stream: BinaryIO) -> int | None:
     """The descriptor of a plain file opened for reading from its start, else None.
 
-    Only `open(path, "rb")` qualifies: a gzip stream also has a descriptor, but
-    of the compressed file; stdin may be a pipe.
+    A gzip stream also has a descriptor, but of the compressed file; stdin
+    qualifies when it is a file, and not from a pipe.
     """
     if not isinstance(getattr(stream, "raw", None), io.FileIO):
         return None
@@ -330,15 +472,23 @@ def _run_chunk(module, fd: int | None, job: _Job, keep_rejects: bool):
     return transform_block(module, job.first_line, block, keep_rejects)
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # the main process's to handle, not a worker's
+
+
 def _serve(connection, source: str, name: str, fd: int | None, keep_rejects: bool) -> None:
     """A worker: import the module once, then answer jobs until told to stop (None)."""
     from .modules import import_source
 
+    # Ctrl-C is the main process's to handle (it stops us by closing the pipe); the
+    # main process blocked it around the fork, so none arrived before this line.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     module = import_source(source, name)
     try:
         while (job := connection.recv()) is not None:
             connection.send(_run_chunk(module, fd, job, keep_rejects))
-    except (EOFError, BrokenPipeError):
+    except (EOFError, OSError):
         pass  # the main process stopped early (an error of its own): so do we
 
 
@@ -350,13 +500,17 @@ def run_parallel(
     rejects: BinaryIO | None,
     workers: int,
     chunk_bytes: int = CHUNK_BYTES,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    stats: RunStats | None = None,
 ) -> RunStats:
     """Run generated `source` in `workers` processes; output keeps the input order.
 
-    A bounded number of chunks is in flight, so memory does not grow with the input.
+    A bounded number of chunks is in flight, so memory does not grow with the
+    input. `stats` as in `run_stream`. A worker that dies raises WorkerDied.
     """
     import multiprocessing
 
+    stats = RunStats() if stats is None else stats
     fd = _regular_file(infile)
     # Jobs that name a position are small: two can wait in a worker's pipe while it
     # works. Jobs that carry bytes are sent only to a worker that is waiting for one,
@@ -367,28 +521,47 @@ def run_parallel(
     gc.freeze()  # the workers inherit our objects: keep their collections off them
     connections, processes = [], []
     try:
-        for _ in range(workers):
-            ours, theirs = context.Pipe()
-            process = context.Process(
-                target=_serve, args=(theirs, source, name, fd, rejects is not None), daemon=True
-            )
-            process.start()
-            theirs.close()
-            connections.append(ours)
-            processes.append(process)
-        stats = RunStats()
-        waiting: deque = deque()  # the connections to read from, in input order
-        for index, job in enumerate(_jobs(infile, chunk_bytes, fd)):
-            connection = connections[index % workers]
-            if len(waiting) >= in_flight * workers:
-                _write_result(waiting.popleft(), outfile, rejects, stats)
-            connection.send(job)
-            waiting.append(connection)
-        while waiting:
-            _write_result(waiting.popleft(), outfile, rejects, stats)
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            for _ in range(workers):
+                ours, theirs = context.Pipe()
+                process = context.Process(
+                    target=_serve,
+                    args=(theirs, source, name, fd, rejects is not None),
+                    daemon=True,
+                )
+                process.start()
+                theirs.close()
+                connections.append(ours)
+                processes.append(process)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        waiting: deque = deque()  # the connections (or ready results) to write, in input order
+        try:
+            for index, job in enumerate(_jobs(infile, chunk_bytes, fd, max_line_bytes)):
+                if len(waiting) >= in_flight * workers:
+                    _write_result(waiting.popleft(), outfile, rejects, stats)
+                if isinstance(job, LongLine):
+                    waiting.append(long_line_outcome(job, max_line_bytes))
+                    continue
+                connection = connections[index % workers]
+                try:
+                    connection.send(job)
+                except OSError:  # EPIPE: it is gone
+                    raise WorkerDied from None
+                waiting.append(connection)
+        except InputError:  # the input broke off: what was read is still written
+            _write_results(waiting, outfile, rejects, stats)
+            raise
+        _write_results(waiting, outfile, rejects, stats)
         for connection in connections:
-            connection.send(None)
+            with contextlib.suppress(OSError):  # it died idle after its last answer: none missing
+                connection.send(None)
         return stats
+    except BaseException:
+        for process in processes:  # no answer is wanted any more: do not wait for one
+            process.kill()
+        raise
     finally:
         gc.unfreeze()
         for connection in connections:  # a worker still waiting for a job stops now
@@ -399,11 +572,21 @@ def run_parallel(
                 process.kill()
 
 
-def _write_result(connection, outfile: BinaryIO, rejects: BinaryIO | None, stats: RunStats) -> None:
-    try:
-        out, rejected, chunk_stats = connection.recv()
-    except EOFError:
-        raise RuntimeError("a worker process died; the output is incomplete") from None
+def _write_results(waiting: deque, outfile: BinaryIO, rejects: BinaryIO | None, stats: RunStats):
+    while waiting:
+        _write_result(waiting.popleft(), outfile, rejects, stats)
+
+
+def _write_result(waiting, outfile: BinaryIO, rejects: BinaryIO | None, stats: RunStats) -> None:
+    """Write one chunk's result: (payloads, rejects, counts), or a worker's connection to
+    receive it from."""
+    if isinstance(waiting, tuple):
+        out, rejected, chunk_stats = waiting
+    else:
+        try:
+            out, rejected, chunk_stats = waiting.recv()
+        except (EOFError, OSError):  # OSError: ECONNRESET when it died with a job unread
+            raise WorkerDied from None
     outfile.write(out)
     if rejects is not None:
         rejects.write(rejected)

@@ -6,7 +6,9 @@ import copy
 import difflib
 import functools
 import json
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +93,72 @@ def source_fields(source: str) -> frozenset[str] | None:
         raise ValueError(f"unknown source {source!r}") from None
 
 
+@dataclass(frozen=True)
+class Source:
+    """A mapping's source: its name, the top-level fields of its events (None: any), and the
+    events schema file it names, if any."""
+
+    name: str
+    fields: frozenset[str] | None
+    events_schema: str | None = None
+
+
+def mapping_source(doc: Document) -> tuple[Source, list[Diagnostic]]:
+    """The source of a schema-valid mapping; a diagnostic when its events schema is unusable.
+
+    `source: NAME` is a shipped source (or custom); `source: {name, events_schema}` reads
+    the events schema at that path, relative to the mapping file."""
+    source = doc.data["source"]
+    if isinstance(source, str):
+        return Source(source, source_fields(source)), []
+    relative = source["events_schema"]
+    try:
+        fields = events_schema_fields(os.path.join(os.path.dirname(doc.path), relative))
+    except EventsSchemaError as exc:
+        problem = doc.diagnostic(
+            ("source", "events_schema"),
+            f"events schema '{relative}': {exc}",
+            "the path is relative to the mapping file; "
+            "`accoil-map infer-schema EVENTS.ndjson -o FILE` writes one from sample events",
+            code="AM401",
+        )
+        return Source(source["name"], None, relative), [problem]
+    return Source(source["name"], fields, relative), []
+
+
+class EventsSchemaError(Exception):
+    """An events schema that cannot be read or used."""
+
+
+#: The largest events schema read (a generated one for a wide source is a few hundred KiB).
+MAX_EVENTS_SCHEMA_BYTES = 8 * 1024 * 1024
+
+
+def events_schema_fields(path: str) -> frozenset[str]:
+    """The top-level property names of the JSON Schema of one event, at `path`."""
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read(MAX_EVENTS_SCHEMA_BYTES + 1)
+    except OSError as exc:
+        raise EventsSchemaError(f"cannot read it: {exc.strerror}") from None
+    if len(raw) > MAX_EVENTS_SCHEMA_BYTES:
+        raise EventsSchemaError(f"larger than {MAX_EVENTS_SCHEMA_BYTES // (1024 * 1024)} MiB")
+    try:
+        schema = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise EventsSchemaError(f"not JSON: {exc}") from None
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        raise EventsSchemaError("it has no top-level 'properties' naming the events' fields")
+    try:
+        validator_for(schema).check_schema(schema)
+    except SchemaError as exc:
+        raise EventsSchemaError(f"not a valid JSON Schema: {exc.message}") from None
+    return frozenset(schema["properties"])
+
+
 def payload_schema() -> dict:
     """The JSON Schema of an Accoil call body (a fresh copy)."""
     return copy.deepcopy(_load("accoil/payload.schema.json"))
@@ -99,23 +167,46 @@ def payload_schema() -> dict:
 def _diagnose(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
     """One or more diagnostics for a jsonschema error, at the offending node."""
     path = tuple(error.absolute_path)
-    if error.validator == "additionalProperties":
+    if error.validator == "anyOf":
+        yield from _any_of(doc, path, error)
+    elif error.validator == "additionalProperties":
         yield from _unknown_keys(doc, path, error)
     elif "propertyNames" in error.schema_path:
         yield _bad_key(doc, path, error)
     elif error.validator == "required":
         yield _missing(doc, path, error)
     elif error.validator == "enum":
-        yield doc.diagnostic(path, *_enum_message(error))
+        yield doc.diagnostic(path, *_enum_message(error), code="AM107")
     elif _required_call_key(doc, path) and error.validator in ("type", "minLength"):
         call_type, key = doc.data["rules"][path[1]]["emit"]["type"], path[3]
         yield doc.diagnostic(
             path,
             f"{call_name(call_type)} needs '{key}', and this constant never fits: "
             f"{requirement(key)}",
+            code="AM109",
         )
     else:
-        yield doc.diagnostic(path, *_message(error, _subject(path)))
+        message, hint, code = _message(error, _subject(path))
+        yield doc.diagnostic(path, message, hint, code=code)
+
+
+def _any_of(doc: Document, path: tuple, error: ValidationError) -> Iterator[Diagnostic]:
+    """The errors of the branch whose type the value has (`source: amplitud` is a string:
+    the enum's complaint, not the mapping branch's); a type error when no branch has it."""
+    mistyped = {e.relative_schema_path[0] for e in error.context if _is_type_error_at_root(e)}
+    fitting = [e for e in error.context if e.relative_schema_path[0] not in mistyped]
+    for nested in fitting:
+        yield from _diagnose(doc, nested)
+    if not fitting:
+        kinds = [branch.get("type") for branch in error.validator_value]
+        wanted = " or ".join(_YAML_TYPES[kind] for kind in kinds if kind)
+        yield doc.diagnostic(
+            path, f"{_subject(path)} must be {wanted}, not {_kind(error.instance)}", code="AM108"
+        )
+
+
+def _is_type_error_at_root(error: ValidationError) -> bool:
+    return error.validator == "type" and not error.relative_path
 
 
 def _required_call_key(doc: Document, path: tuple) -> bool:
@@ -138,9 +229,11 @@ def _unknown_keys(doc: Document, path: tuple, error: ValidationError) -> Iterato
             operator = error.schema["required"][0]
             message = f"'{key}' cannot be combined with '{operator}'"
             hint = "an operator mapping holds exactly one operator; nest the other as a value"
+            code = "AM102"
         else:
             message, hint = f"unknown key '{key}' in {where}", _did_you_mean(key, allowed)
-        yield doc.diagnostic((*path, key), message, hint, at_key=True)
+            code = "AM101"
+        yield doc.diagnostic((*path, key), message, hint, at_key=True, code=code)
 
 
 def _bad_key(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
@@ -159,6 +252,7 @@ def _bad_key(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
             f"'{key}' only applies to an operator ({', '.join(OPERATORS)})",
             hint,
             at_key=True,
+            code="AM103",
         )
     noun = error.schema.get("title", "key")
     return doc.diagnostic(
@@ -166,6 +260,7 @@ def _bad_key(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
         f"'{key}' is not a valid {noun}",
         f"it must match {error.validator_value}",
         at_key=True,
+        code="AM104",
     )
 
 
@@ -188,9 +283,10 @@ def _missing(doc: Document, path: tuple, error: ValidationError) -> Diagnostic:
             f"{call_name(error.instance['type'])} needs '{key}', and this rule does not produce it",
             f"add '{key}:' under emit",
             at_key=True,
+            code="AM106",
         )
     return doc.diagnostic(
-        path, f"missing required key '{key}' in {_noun(error.schema)}", at_key=True
+        path, f"missing required key '{key}' in {_noun(error.schema)}", at_key=True, code="AM105"
     )
 
 
@@ -205,27 +301,29 @@ def _enum_message(error: ValidationError) -> tuple[str, str]:
     return f"{_show(error.instance)} is not {_article(noun)} {noun}", hint
 
 
-def _message(error: ValidationError, subject: str) -> tuple[str, str | None]:
-    """A short message (and hint) about `subject` for the remaining validators."""
+def _message(error: ValidationError, subject: str) -> tuple[str, str | None, str]:
+    """A short message, hint and code about `subject` for the remaining validators."""
     value, expected, noun = error.instance, error.validator_value, error.schema.get("title")
     match error.validator:
         case "type":
             kinds = [expected] if isinstance(expected, str) else expected
             wanted = " or ".join(_YAML_TYPES[k] for k in kinds)
-            return f"{subject} must be {wanted}, not {_kind(value)}", None
+            return f"{subject} must be {wanted}, not {_kind(value)}", None, "AM108"
         case "const":
-            return f"{noun or 'value'} must be {json.dumps(expected)}", None
+            return f"{noun or 'value'} must be {json.dumps(expected)}", None, "AM110"
         case "pattern":
-            return f"{_show(value)} is not a valid {noun or 'value'}", f"it must match {expected}"
+            hint = f"it must match {expected}"
+            return f"{_show(value)} is not a valid {noun or 'value'}", hint, "AM111"
         case "minItems":
-            return f"{subject} needs at least {expected} item{'s' if expected > 1 else ''}", None
+            items = f"item{'s' if expected > 1 else ''}"
+            return f"{subject} needs at least {expected} {items}", None, "AM112"
         case "uniqueItems":
-            return f"{subject} lists an item twice", None
+            return f"{subject} lists an item twice", None, "AM113"
         case "minLength":
-            return f"{subject} must not be empty", None
+            return f"{subject} must not be empty", None, "AM114"
         case "minimum":
-            return f"{subject} must be at least {expected}", None
-    return error.message, None
+            return f"{subject} must be at least {expected}", None, "AM115"
+    return error.message, None, "AM199"
 
 
 def _article(noun: str) -> str:

@@ -78,6 +78,7 @@ def near_operator_keys(doc: Document) -> list[Diagnostic]:
                     f"write '{word}', or {{object: {{{key}: ...}}}} to keep the key",
                     at_key=True,
                     severity="warning",
+                    code="AM190",
                 )
             )
     return found

@@ -1,4 +1,4 @@
-"""Shared fixtures: shipped mappings, their compiled modules, golden snapshot files."""
+"""Shared fixtures: shipped mappings and their compiled modules."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
-from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from accoil_map import check, compile_source
 from accoil_map.modules import import_source
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS = sorted((ROOT / "mappings").glob("*.yaml"))
-SHIPPED = ("amplitude", "segment", "posthog")
+SHIPPED = ("amplitude", "segment", "posthog", "rudderstack")
 
 
 #: A guard against runaway work (exponential backtracking, an unbounded expansion), not a
@@ -66,30 +65,3 @@ def compiled(mapping: Path):
     checked = check(mapping)
     source = compile_source(checked)
     return source, import_source(source, checked.mapping.name), checked
-
-
-class _GoldenFile(SingleFileSnapshotExtension):
-    """A syrupy snapshot stored at one fixed, readable path under golden/."""
-
-    _write_mode = WriteMode.TEXT
-    target: Path
-
-    @classmethod
-    def dirname(cls, *, test_location) -> str:
-        return str(cls.target.parent)
-
-    @classmethod
-    def get_snapshot_name(cls, *, test_location, index=0) -> str:
-        return cls.target.stem
-
-
-def golden_file(path: Path) -> type[SingleFileSnapshotExtension]:
-    """A snapshot extension that reads and writes exactly `path`."""
-    suffix = path.suffix.lstrip(".")
-    return type("GoldenFile", (_GoldenFile,), {"target": path, "file_extension": suffix})
-
-
-@pytest.fixture
-def golden_snapshot(snapshot):
-    """`golden_snapshot(path)` is a syrupy assertion bound to that file."""
-    return lambda path: snapshot.use_extension(golden_file(path))

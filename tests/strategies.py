@@ -73,8 +73,9 @@ FIELDS: dict[str, dict[str, str]] = {
         "anonymousId": "id",
         "groupId": "id",
         "timestamp": "ts",
+        "originalTimestamp": "ts",  # RudderStack's fallback for timestamp
         "event": "name",
-        "name": "any",
+        "name": "id",  # a page or screen name, which RudderStack requires
         "properties": "obj",
         "traits": "obj",
         "context": "obj",

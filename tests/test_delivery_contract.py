@@ -37,10 +37,17 @@ DEFAULT = settings(max_examples=200, **_COMMON)
 DEEP = settings(max_examples=int(os.environ.get("ACCOIL_DEEP_EXAMPLES", "5000")), **_COMMON)
 
 numbers = st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False)
-scalars = st.none() | st.booleans() | numbers | st.text(max_size=4)
+# Mostly without null (valid inside a body), sometimes with one, however deep.
+present = st.booleans() | numbers | st.text(max_size=4)
+scalars = present | present | present | st.none()
 keys = st.text(max_size=4)
-objects = st.dictionaries(keys, scalars, max_size=3)
-lists = st.lists(scalars, max_size=3)
+nested = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(keys, inner, max_size=2),
+    max_leaves=6,
+)
+objects = st.dictionaries(keys, nested, max_size=3)
+lists = st.lists(nested, max_size=3)
 json_values = scalars | objects | lists | st.lists(objects, max_size=2)
 not_string = st.none() | st.booleans() | numbers | objects | lists
 not_object = st.none() | st.booleans() | numbers | st.text(max_size=4) | lists
@@ -59,12 +66,13 @@ GOOD = {
     "traits": objects,
     "properties": objects,
     "context": objects,
-    "groupTraits": st.lists(group_entries, max_size=3),
+    "groupTraits": st.lists(group_entries, min_size=1, max_size=3),
 }
 BAD = {
     **{key: not_string for key in KNOWN},
     **{key: not_object for key in ("traits", "properties", "context")},
     "groupTraits": not_list
+    | st.just([])
     | st.lists(
         json_values | group_entries | st.fixed_dictionaries({"groupId": not_string}),
         min_size=1,
@@ -137,7 +145,9 @@ def test_direct_check_agrees_with_jsonschema_deep(deep, body):
     _agree(body)
 
 
-@pytest.mark.parametrize("kind", ["valid", "missing", "must be one of", "must not be empty", "must be a"])
+@pytest.mark.parametrize(
+    "kind", ["valid", "missing", "must be one of", "must not be empty", "must be a", "must not be null"]
+)
 def test_generated_bodies_reach_every_verdict(kind):
     """The generator reaches valid bodies and each kind of problem (else agreement is vacuous)."""
 
@@ -166,8 +176,20 @@ def test_generated_bodies_reach_every_verdict(kind):
         ({"type": "track", "event": "e", "userId": "u", "timestamp": "t",
           "groupTraits": [{"groupId": "g", "traits": {}}, {"groupId": "h"}]},
          "groupTraits[1].traits: missing"),
-        ({"type": "page", "timestamp": "t", "name": ""}, None),
-        ({"type": "screen", "timestamp": "2024-05-01T00:00:00Z", "anything": [1, {"x": None}]}, None),
+        ({"type": "page", "timestamp": "t", "name": ""}, "name: must not be empty"),
+        ({"type": "screen", "timestamp": "2024-05-01T00:00:00Z", "anything": [1, {"x": None}]},
+         "anything[1].x: must not be null"),
+        ({"type": "screen", "timestamp": "t", "anything": [1, {"x": {"y": ["z"]}}]}, None),
+        ({"type": "identify", "userId": "u", "timestamp": "t", "traits": {"a": {"b": [1, None]}}},
+         "traits.a.b[1]: must not be null"),
+        ({"type": "track", "event": "e", "userId": "u", "timestamp": "t", "groupTraits": []},
+         "groupTraits: must not be empty"),
+        ({"type": "track", "event": "e", "userId": "u", "timestamp": "t",
+          "groupTraits": [{"groupId": "", "traits": {}}]},
+         "groupTraits[0].groupId: must not be empty"),
+        ({"type": "track", "event": "e", "userId": "u", "timestamp": "t",
+          "groupTraits": [{"groupId": "g", "traits": {"deep": [{"x": None}]}}]},
+         "groupTraits[0].traits.deep[0].x: must not be null"),
     ],
 )
 def test_messages_name_the_key_path(body, message):
@@ -178,7 +200,9 @@ def test_messages_name_the_key_path(body, message):
     "schema",
     [
         {"type": "object", "pattern": "x"},
-        {"type": ["string", "null"]},
+        {"type": "object", "patternProperties": {"x": {}}},
+        {"$ref": "https://example.com/other.json"},
+        {"$ref": "#/$defs/x", "type": "object"},
         {"enum": ["a", 1]},
         {"allOf": [{"required": ["x"]}]},
         {"allOf": [{"if": {"properties": {"type": {"const": "a"}}, "required": ["type"]},
@@ -189,3 +213,13 @@ def test_a_schema_the_check_cannot_compile_is_refused(schema):
     """A schema rule the direct check does not implement stops it at import, never ignored."""
     with pytest.raises(NotImplementedError):
         contract._compile(schema)
+
+
+def test_a_body_nested_deeper_than_the_recursion_limit_is_checked():
+    """The check walks with a stack of its own: nesting deeper than Python's recursion."""
+    deep: object = None
+    for _ in range(5000):
+        deep = {"a": [deep]}
+    problem = first_problem({"type": "identify", "userId": "u", "timestamp": "t", "traits": deep})
+    assert problem is not None and problem.message == "must not be null"
+    assert problem.path[:3] == ("traits", "a", 0) and len(problem.path) == 1 + 2 * 5000

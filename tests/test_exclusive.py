@@ -189,7 +189,7 @@ def test_rules_that_overlap_all_fire(tmp_path):
     assert names == ["first $identify", "everything $identify"]
 
 
-@pytest.mark.parametrize("name", ["amplitude", "segment", "posthog"])
+@pytest.mark.parametrize("name", ["amplitude", "segment", "posthog", "rudderstack"])
 def test_shipped_mappings_have_one_rule_per_event(name):
     source = compile_source(check(str(ROOT / "mappings" / f"{name}.yaml")))
     assert "out = []" not in source and "out.append" not in source

@@ -9,6 +9,8 @@ is a syrupy snapshot under tests/__snapshots__/test_explain/.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
@@ -29,7 +31,7 @@ EVENTS = {
         NOT_AN_OBJECT,
     ],
     "segment": [
-        "track_with_context_group_id",
+        "track_context_group_id_not_sent",
         "identify_missing_user_id",
         "alias_not_supported",
         NOT_AN_OBJECT,
@@ -38,6 +40,11 @@ EVENTS = {
         "custom_event",
         "pageview_without_title_or_pathname",
         "event_name_missing_rejected",
+        NOT_AN_OBJECT,
+    ],
+    "rudderstack": [
+        "peer_processor_300",
+        "peer_processor_1200",
         NOT_AN_OBJECT,
     ],
 }
@@ -116,3 +123,87 @@ def test_a_define_that_would_reject_is_not_shown_as_a_string():
     assert "1 call emitted" in text
     assert "starts_with() expects strings, got null" in text
     assert 'is_admin = "' not in text
+
+
+# --- debugging one event: raw inputs, mapping lines, reasons, where it was rejected -------
+
+AMPLITUDE_EVENT = {
+    "event_type": "Report Created",
+    "user_id": "u1",
+    "event_time": "yesterday",
+    "user_properties": {"plan_type": "pro"},
+}
+
+
+def test_a_value_that_could_not_be_converted_shows_its_input_and_why():
+    text = str(explain(mapping_path("amplitude"), AMPLITUDE_EVENT))
+    assert (
+        '  timestamp = (missing: "yesterday" is not a timestamp)    <- line 46: {{ timestamp }}\n'
+        '      read: event_time = "yesterday"\n'
+        '  not emitted: timestamp: "yesterday" is not a timestamp\n'
+    ) in text
+    assert "rule 'events' (track, line 39) when " in text
+
+
+def test_a_missing_input_is_told_apart_from_a_failed_conversion():
+    event = {key: value for key, value in AMPLITUDE_EVENT.items() if key != "event_time"}
+    text = str(explain(mapping_path("amplitude"), event))
+    assert "  not emitted: timestamp: event_time is missing\n" in text
+    assert "      read: event_time = (missing)\n" in text
+
+
+def test_a_rejection_names_the_rule_the_key_and_the_define():
+    event = {"kind": "admin", "user": "u", "ts": "2024-05-01T00:00:00Z"}
+    assert str(explain(DEFINE_NOT_NEEDED, event)) == (
+        "event rejected: starts_with() expects strings, got null\n"
+        "  by rule 'admins' (line 7), key 'traits' (line 9): {\"a\": \"{{ is_admin }}\"}\n"
+        "  reading define 'is_admin' (line 5): {\"path\": \"starts_with(role, 'admin')\"}\n"
+        "  read: role = (missing)"
+    )
+
+
+def write_ndjson(path, events) -> None:
+    path.write_bytes(b"".join(json.dumps(e).encode() + b"\n" for e in events))
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_the_event_can_be_a_line_of_an_ndjson_file(tmp_path, capsys, compress):
+    import gzip
+
+    events = tmp_path / "events.ndjson"
+    write_ndjson(events, [{"event_type": "first"}, AMPLITUDE_EVENT])
+    if compress:
+        events.write_bytes(gzip.compress(events.read_bytes()))
+    assert main(["explain", mapping_path("amplitude"), f"{events}:2"]) == 0
+    assert capsys.readouterr().out == str(explain(mapping_path("amplitude"), AMPLITUDE_EVENT)) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("lines", "suffix", "message"),
+    [
+        pytest.param([b"{}"], ":3", "{path} has no line 3 (it has 1 line)", id="beyond-the-end"),
+        pytest.param([b"{}", b""], ":2", "{spec}: empty, not an event", id="blank"),
+        pytest.param([b"{}", b"{nope"], ":2", "{spec}: invalid JSON: ", id="bad-json"),
+        pytest.param([b"{}"], ":0", "no such file: {spec}", id="line-zero"),
+    ],
+)
+def test_a_bad_line_reference_is_a_usage_error(tmp_path, capsys, lines, suffix, message):
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    spec = f"{path}{suffix}"
+    assert main(["explain", mapping_path("amplitude"), spec]) == 2
+    expected = message.format(spec=spec, path=path)
+    assert capsys.readouterr().err.startswith(f"accoil-map: error: {expected}")
+
+
+def test_the_event_can_come_from_stdin_in_a_fresh_process():
+    """`-` reads stdin; a real process also checks the command imports cleanly on its own."""
+    done = subprocess.run(
+        [sys.executable, "-m", "accoil_map", "explain", mapping_path("amplitude"), "-"],
+        input=json.dumps(AMPLITUDE_EVENT).encode(),
+        capture_output=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, b"")
+    expected = str(explain(mapping_path("amplitude"), AMPLITUDE_EVENT)) + "\n"
+    assert done.stdout.decode() == expected

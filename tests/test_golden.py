@@ -1,8 +1,11 @@
-"""Golden snapshots: every case of every shipped mapping, and the generated modules.
+"""Golden cases of the shipped mappings: checks on their inputs and results.
 
-The expected files under golden/ are syrupy snapshots: a change shows as a
-diff, and they are rewritten only with `pytest --snapshot-update` (or
-`accoil-map golden MAPPING --update`), after reading the diff.
+The comparison of every case (and generated module) with its expected file is
+not here: the accoil-map pytest plugin collects each case as an item named
+`<mapping>::<case>`, configured in this repository's `[tool.accoil-map]`, so
+the plugin is the one way golden cases run (`pytest golden/` runs only them).
+The expected files are rewritten only with `pytest --snapshot-update` or
+`accoil-map test --update`, after reading the diff.
 """
 
 from __future__ import annotations
@@ -10,39 +13,43 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from accoil_map.golden import GoldenPaths, evaluate_case, load_case, serialize
+from accoil_map.config import load_project
+from accoil_map.golden import GoldenFolder, evaluate_case
 from accoil_map.interpreter import Interpreter
 from accoil_map.runtime import RejectEvent
 from accoil_map.schema import payload_schema
 
-from .conftest import MAPPINGS, ROOT, SHIPPED, compiled
+from .conftest import ROOT, SHIPPED, compiled
 
-CASES = [(mapping, case) for mapping in MAPPINGS for case in GoldenPaths.for_mapping(mapping).cases]
+PROJECT = load_project(ROOT)
+CASES = [(e, case) for e in PROJECT.mappings for case in GoldenFolder(e.golden).cases]
+IDS = [f"{entry.name}/{case.name}" for entry, case in CASES]
 PAYLOADS = jsonschema.Draft202012Validator(payload_schema())
 
 
-def _case_id(param) -> str:
-    return param.stem
+def test_the_plugin_runs_the_golden_cases(request):
+    # Registered from the entry point: an install older than the plugin would drop them silently.
+    plugins = request.config.pluginmanager
+    assert plugins.hasplugin("accoil_map_golden_cases"), "reinstall: pip install -e ."
 
 
-@pytest.mark.parametrize("mapping,case", CASES, ids=[f"{m.stem}/{c.stem}" for m, c in CASES])
-def test_golden_case(mapping, case, golden_snapshot):
-    _, module, _ = compiled(mapping)
-    result = evaluate_case(module, load_case(case))
-    assert serialize(result) == golden_snapshot(GoldenPaths.for_mapping(mapping).expected(case))
+def test_every_shipped_mapping_is_configured():
+    names = {entry.name for entry in PROJECT.mappings}
+    assert names == {path.stem for path in (ROOT / "mappings").glob("*.yaml")}
+    assert PROJECT.snapshot_module
 
 
-@pytest.mark.parametrize("mapping,case", CASES, ids=[f"{m.stem}/{c.stem}" for m, c in CASES])
-def test_golden_payloads_are_valid_accoil_calls(mapping, case):
-    _, module, _ = compiled(mapping)
-    for call in evaluate_case(module, load_case(case))["calls"]:
+@pytest.mark.parametrize("entry,case", CASES, ids=IDS)
+def test_golden_payloads_are_valid_accoil_calls(entry, case):
+    _, module, _ = compiled(entry.path)
+    for call in evaluate_case(module, case.event)["calls"]:
         PAYLOADS.validate(call)
 
 
-@pytest.mark.parametrize("mapping,case", CASES, ids=[f"{m.stem}/{c.stem}" for m, c in CASES])
-def test_golden_case_agrees_with_interpreter(mapping, case):
-    _, module, checked = compiled(mapping)
-    event = load_case(case)
+@pytest.mark.parametrize("entry,case", CASES, ids=IDS)
+def test_golden_case_agrees_with_interpreter(entry, case):
+    _, module, checked = compiled(entry.path)
+    event = case.event
     interpreter = Interpreter(checked.mapping)
     try:
         reasons: list = []
@@ -57,13 +64,12 @@ def test_golden_case_agrees_with_interpreter(mapping, case):
     assert actual == expected
 
 
-@pytest.mark.parametrize("mapping", MAPPINGS, ids=lambda m: m.stem)
-def test_generated_module_snapshot(mapping, golden_snapshot):
-    source, _, _ = compiled(mapping)
-    assert source == golden_snapshot(GoldenPaths.for_mapping(mapping).module)
+@pytest.mark.parametrize("entry,case", CASES, ids=IDS)
+def test_golden_case_says_what_it_tests(entry, case):
+    assert case.load()["description"].strip()
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_mapping_has_enough_cases(name):
-    cases = GoldenPaths.for_mapping(ROOT / "mappings" / f"{name}.yaml").cases
+    cases = GoldenFolder(PROJECT.mapping(name).golden).cases
     assert len(cases) >= 12, f"{name} has only {len(cases)} golden cases"

@@ -66,6 +66,13 @@ SAMPLES = {
     "merge": [({"a": 1}, None, {"a": 2, "b": 3}), ({"a": 1}, {"a": None, "b": None})],
     "accepts": [("userId", "u"), ("userId", 5), ("traits", {}), ("x", ""), ("x", "", False)],
     "missing_keys": [(("userId", "name"), ("u", None)), (("traits",), ([],))],
+    "value_problem": [
+        ("traits", {"a": [1, None]}),
+        ("groupTraits", [{"groupId": "g", "traits": {}}, {"groupId": ""}]),
+        ("x", {"deep": {"er": None}}),
+    ],
+    "body_problem": [({"type": "track", "groupTraits": [{"traits": {}}]}, ("groupTraits",))],
+    "without_nulls": [({"a": [1, None, {"b": None}]},), ([None],), (3,)],
     "merge_into": [({}, {"a": 1, "b": None}), ({"a": 1}, [1])],
     "omit_into": [({}, {"IP": 1, "a": None, "b": 2}, ("ip",), True), ({}, 3, ("ip",), False)],
     "first_group": [

@@ -390,7 +390,7 @@ def is_elif(statement: ast.If, lines: list[str]) -> bool:
 
 def test_golden_transform_statements_are_ruff_fixed_points():
     cases = golden_cases()
-    assert len(GOLDEN_MODULES) == 3 and len(cases) > 100
+    assert len(GOLDEN_MODULES) == 4 and len(cases) > 100
     for case in cases:
         assert same_code(case.source, format_statement(case.source, case.indent)), case
     check_fixed_points(cases)

@@ -129,6 +129,16 @@ def test_non_finite_results_of_jmespath_are_missing():
     assert kind == "ok" and "a" not in calls[0] and calls[0]["b"] == [1]
 
 
+@pytest.mark.parametrize(
+    "condition",
+    ["a == '0'", "a == '12345678901234567890'", 'a == `"7"`', "a == `12`", "a == `1e3`"],
+)
+def test_short_literals_and_text_that_looks_like_numbers_compile(condition):
+    text = page("{path: ts}").replace("    emit:", f"    when: {quoted(condition)}\n    emit:")
+    kind, found = outcome(text)
+    assert kind == "ok", found
+
+
 def test_a_mapping_file_larger_than_the_limit(tmp_path):
     path = tmp_path / "big.yaml"
     with open(path, "wb") as stream:

@@ -60,16 +60,17 @@ def test_locate_falls_back_to_nearest_ancestor():
 
 def test_diagnostic_at_value_key_and_offset():
     doc = load_text('when: "a == b"\nplain: a ==\nblock: |\n    x\n', "m.yaml")
-    assert doc.diagnostic(("when",), "bad").format() == "m.yaml:1:7: error: bad"
-    at_key = doc.diagnostic(("when",), "k", at_key=True)
+    diagnostic = doc.diagnostic(("when",), "bad", code="AM204")
+    assert diagnostic.format() == "m.yaml:1:7: error[AM204]: bad"
+    at_key = doc.diagnostic(("when",), "k", at_key=True, code="AM101")
     assert (at_key.line, at_key.col) == (1, 1)
     # The offset is counted inside the quotes.
-    assert doc.diagnostic(("when",), "bad", offset=2).col == 10
-    assert doc.diagnostic(("plain",), "bad", offset=2).col == 10
+    assert doc.diagnostic(("when",), "bad", offset=2, code="AM204").col == 10
+    assert doc.diagnostic(("plain",), "bad", offset=2, code="AM204").col == 10
     # A block scalar's text starts on the next line, at its indentation.
-    block = doc.diagnostic(("block",), "bad", offset=0)
+    block = doc.diagnostic(("block",), "bad", offset=0, code="AM201")
     assert (block.line, block.col) == (4, 5)
-    warning = doc.diagnostic(("when",), "w", "h", severity="warning")
+    warning = doc.diagnostic(("when",), "w", "h", severity="warning", code="AM190")
     assert (warning.severity, warning.hint) == ("warning", "h")
 
 
@@ -323,7 +324,7 @@ def test_root_must_be_a_mapping(text):
 def test_error_message_names_the_file():
     with pytest.raises(MappingError) as caught:
         load_text("a: 1\na: 2\n", "maps/m.yaml")
-    assert str(caught.value).startswith("maps/m.yaml:2:1: error: duplicate key 'a'")
+    assert str(caught.value).startswith("maps/m.yaml:2:1: error[AM012]: duplicate key 'a'")
 
 
 # --- performance ---------------------------------------------------------------------

@@ -26,12 +26,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from accoil_map.runner import open_input, run_parallel, run_stream
+from accoil_map.runner import LongLine, open_input, read_blocks, run_parallel, run_stream
 from accoil_map.schema import payload_schema
 from tests.conftest import MAPPINGS, ROOT, compiled
 
 MAPPING_BY_NAME = {path.stem: path for path in MAPPINGS}
-SHIPPED_NAMES = [name for name in ("amplitude", "segment", "posthog") if name in MAPPING_BY_NAME]
+SHIPPED_NAMES = [
+    name for name in ("amplitude", "segment", "posthog", "rudderstack") if name in MAPPING_BY_NAME
+]
 
 # --- good events ---------------------------------------------------------------------
 
@@ -80,6 +82,18 @@ GOOD = {
         {"event": "Report Created", "distinct_id": "u1", "timestamp": 1714564800123},
         {"event": "$autocapture", "distinct_id": "u1", "timestamp": "2024-05-01T12:00:00Z"},
     ],
+    "rudderstack": [
+        {"type": "identify", "userId": "u1", "timestamp": "2024-05-01T12:00:00.000Z",
+         "traits": {"email": "a@b.c", "name": "A", "extra": [1, 2]}},
+        {"type": "identify", "anonymousId": "anon", "originalTimestamp": "2024-05-01T12:00:00.000Z",
+         "context": {"traits": {"id": "u2", "email": "d@e.f"}}},
+        {"type": "group", "groupId": "g1", "anonymousId": "anon",
+         "timestamp": "2024-05-01T12:00:00.000Z", "traits": {"name": "Acme", "mrr": "99.5"}},
+        {"type": "track", "event": "Report Created", "userId": "u1", "timestamp": "2024-05-01T12:00:00.000Z"},
+        {"type": "page", "userId": "u1", "name": "Home", "timestamp": "2024-05-01T12:00:00.000Z"},
+        {"type": "screen", "userId": "u1", "name": "Main", "timestamp": "2024-05-01T12:00:00.000Z"},
+        {"type": "alias", "userId": "u1", "previousId": "u0", "timestamp": "2024-05-01T12:00:00.000Z"},
+    ],
 }
 
 # Where each mapping reads the event: (path of keys) -> replaced by wrong types.
@@ -102,6 +116,11 @@ READS = {
         ("properties", "$anon_distinct_id"), ("properties", "$group_set"),
         ("properties", "$group_set", "mrr"), ("properties", "$group_set", "name"), ("person",),
         ("person", "properties"), ("person", "properties", "email"),
+    ],
+    "rudderstack": [
+        ("type",), ("userId",), ("anonymousId",), ("timestamp",), ("originalTimestamp",),
+        ("traits",), ("traits", "id"), ("context",), ("context", "traits"),
+        ("context", "traits", "id"), ("groupId",), ("event",), ("name",),
     ],
 }
 
@@ -134,12 +153,14 @@ def deep(depth: int) -> object:
     return value
 
 
-def passthrough_field(name: str) -> tuple[dict, tuple[str, ...]]:
-    """A good event and the path of an object the mapping copies into its output."""
+def passthrough_field(name: str) -> tuple[dict, tuple[str, ...], bool]:
+    """A good event, the path of a value the mapping copies into its output, and whether
+    it is copied as it is (PostHog's mapping sends only explicit fields, as text)."""
     return {
-        "amplitude": (GOOD["amplitude"][2], ("user_properties", "deep")),
-        "segment": (GOOD["segment"][0], ("traits", "deep")),
-        "posthog": (GOOD["posthog"][0], ("person", "properties", "deep")),
+        "amplitude": (GOOD["amplitude"][2], ("user_properties", "deep"), True),
+        "segment": (GOOD["segment"][0], ("traits", "deep"), True),
+        "posthog": (GOOD["posthog"][0], ("person", "properties", "email"), False),
+        "rudderstack": (GOOD["rudderstack"][0], ("traits", "deep"), True),
     }[name]
 
 
@@ -190,7 +211,7 @@ class Input:
 def build_input(name: str) -> Input:
     good = GOOD[name]
     data = Input()
-    base, path = passthrough_field(name)
+    base, path, raw = passthrough_field(name)
     invalid = ("invalid json",)
     not_object = ("not a json object",)
     for event in good:
@@ -224,7 +245,8 @@ def build_input(name: str) -> Input:
     # valid JSON that the mapping must cope with
     data.event({**good[0], "unread": deep(1000)})  # 1,000-deep nesting in a field not read
     data.event(with_value(base, path, deep(1000)))  # and in one copied to the output:
-    data.lines[-1].status, data.lines[-1].keywords = "rejected", ("json",)  # too deep to write
+    if raw:  # too deep to write (as text, it is a string)
+        data.lines[-1].status, data.lines[-1].keywords = "rejected", ("json",)
     data.event(with_value(base, path, deep(200)))
     data.event({**good[0], "big": 10**300})
     data.event({**good[0], "blob": "x" * 1_000_000})
@@ -525,3 +547,52 @@ def test_arbitrary_events_through_the_runner(name, event):
 def test_inputs_cover_every_shipped_mapping():
     assert set(SHIPPED_NAMES) == set(GOOD) == set(READS)
     assert Path(ROOT / "mappings").is_dir()
+
+
+# --- reading in bounded pieces ------------------------------------------------------------------
+
+
+class _ShortReads(io.RawIOBase):
+    """A stream that returns fewer bytes than asked, as a pipe does."""
+
+    def __init__(self, data: bytes, sizes: list[int]):
+        self.data, self.position, self.sizes = data, 0, sizes or [1]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = self.sizes[self.position % len(self.sizes)]
+        piece = self.data[self.position : self.position + min(size, len(buffer))]
+        buffer[: len(piece)] = piece
+        self.position += len(piece)
+        return len(piece)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")), max_size=15),
+    newline_at_end=st.booleans(),
+    size=st.integers(1, 64),
+    limit=st.integers(1, 40),
+    reads=st.lists(st.integers(1, 50), max_size=5),
+)
+def test_read_blocks_gives_every_line_once_and_long_ones_by_number(
+    lines, newline_at_end, size, limit, reads
+):
+    """Blocks of whole lines at their offsets, and a LongLine (number, length) for each
+    line over the limit, in input order, whatever the reads return."""
+    data = b"\n".join(lines) + (b"\n" if newline_at_end and lines else b"")
+    expected = []
+    for number, line in enumerate(io.BytesIO(data), 1):  # split at b"\n" only
+        content = line.rstrip(b"\n")
+        expected.append(("long", number, len(content)) if len(content) > limit else ("line", number, line))
+    got = []
+    stream = io.BufferedReader(_ShortReads(data, reads), buffer_size=16)
+    for piece in read_blocks(stream, size, limit):
+        if isinstance(piece, LongLine):
+            got.append(("long", piece.number, piece.length))
+            continue
+        assert data[piece.offset : piece.offset + len(piece.data)] == piece.data
+        got += [("line", piece.first_line + n, line) for n, line in enumerate(io.BytesIO(piece.data))]
+    assert got == expected

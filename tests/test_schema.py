@@ -208,7 +208,7 @@ def test_diagnostics_name_the_file():
     (diagnostic,) = validate_schema(
         load_text(AMPLITUDE.replace("version: 1", "version: 2"), "a.yaml")
     )
-    assert diagnostic.format() == "a.yaml:2:10: error: language version must be 1"
+    assert diagnostic.format() == "a.yaml:2:10: error[AM110]: language version must be 1"
 
 
 # --- the schema files themselves ------------------------------------------------------

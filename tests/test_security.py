@@ -227,11 +227,12 @@ def run(module, event: dict) -> list[dict]:
 
 
 def assert_located(error: MappingError, path: Path) -> None:
-    """Every diagnostic is `file:line:col: error: message` for this file."""
+    """Every diagnostic is `file:line:col: error[CODE]: message` for this file."""
     assert error.diagnostics
     for diagnostic in error.diagnostics:
         text = diagnostic.format()
-        assert text.startswith(f"{path}:{diagnostic.line}:{diagnostic.col}: error: "), text
+        prefix = f"{path}:{diagnostic.line}:{diagnostic.col}: error[{diagnostic.code}]: "
+        assert text.startswith(prefix), text
         assert diagnostic.line >= 1 and diagnostic.col >= 1
         assert diagnostic.message.strip()
 

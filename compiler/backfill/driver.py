@@ -206,6 +206,11 @@ class _Run:
             else:
                 self._submit("source", index, process_source, source, self.settings)
         for future in self.completed:
+            if future.status not in ("finished", "error", "cancelled"):
+                # Done, then lost with the worker that held its result: Dask computes it
+                # again, so wait for it once more.
+                self.completed.add(future)
+                continue
             kind, index, part = self.meta.pop(future)
             if future.status != "finished":
                 self._fail(index, future)

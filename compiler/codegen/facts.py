@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .. import ir, language
-from ..runtime.contract import accepts
+from ..runtime.contract import accepts, value_problem
 from ..runtime.objects import omit_keys
 
 Defines = dict[str, ir.Define]
@@ -193,7 +193,46 @@ def always_accepted(key: str, expr: ir.Expr, required: bool, defines: Defines) -
         return isinstance(expr, ir.Merge) or (
             isinstance(expr, ir.ObjectLit) and never_missing(expr, defines)
         )
-    return expected is list and isinstance(expr, ir.ListLit)
+    return (
+        expected is list
+        and isinstance(expr, ir.ListLit)
+        and any(never_missing(item, defines) for item in expr.items)
+    )
+
+
+def proven_clean(key: str, expr: ir.Expr, defines: Defines) -> bool:
+    """True when a call body can carry the expression's value under `key` without a
+    run-time check of what is inside it: no null however deep, and, under the group
+    list key, entries proven right (only a constant can be)."""
+    expr = ir.resolved(expr, defines)
+    if isinstance(expr, ir.Const):
+        return expr.value is None or value_problem(key, expr.value) is None
+    if key == language.GROUP_LIST_KEY:
+        return False
+    return null_free(expr, defines)
+
+
+def null_free(expr: ir.Expr, defines: Defines) -> bool:
+    """True when no value inside the expression's value can be null (the value itself
+    may be missing: a body leaves it out)."""
+    match expr:
+        case ir.DefineRef(name):
+            return null_free(defines[name].value, defines)
+        case ir.Const(value):
+            return value is None or value_problem("", value) is None
+        case ir.Template() | ir.Convert() | ir.Compare() | ir.Not() | ir.Call():
+            return True  # text, numbers, booleans
+        case ir.Filter(name):
+            return name != "first" and name != "last"  # the others give text or a length
+        case ir.ObjectLit(items):  # missing values are left out
+            return all(null_free(value, defines) for _, value in items)
+        case ir.ListLit(items) | ir.Merge(items) | ir.Coalesce(items):
+            return all(null_free(item, defines) for item in items)
+        case ir.OmitKeys(target):
+            return null_free(target, defines)
+        case ir.Default(target, fallback) | ir.And(target, fallback) | ir.Or(target, fallback):
+            return null_free(target, defines) and null_free(fallback, defines)
+    return False  # event data, JMESPath results, groups: checked at run time
 
 
 def omitted(key: str, needles: tuple[str, ...]) -> bool:

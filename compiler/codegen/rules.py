@@ -3,7 +3,10 @@
 A rule's block tests its condition, computes its required keys, records why
 a call is not sent when one is missing, and builds the call body in a dict
 literal: checked required keys and values that are always valid first, then
-each optional key only when the Accoil contract accepts its value.
+each optional key only when the Accoil contract accepts its value. Last, the
+values the mapping cannot prove right inside (copied from the event) are
+checked to the last nested key; a body that breaks the contract is dropped,
+its key path the reason.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from .. import ir, language
 from ..runtime.contract import accepts
 from .emitter import Emitter
 from .expressions import ExpressionWriter
-from .facts import Defines, always_accepted, text_or_missing
+from .facts import Defines, always_accepted, proven_clean, text_or_missing
 from .plan import Plan
 
 # A test of the contract as Python source, and its negation.
@@ -26,7 +29,8 @@ def contract_test(key: str, name: str, required: bool, holds: bool) -> str:
     if expected is None:
         failing = [("is", "None")] + ([("==", "''")] if required else [])
     else:
-        failing = [("is not", expected.__name__)] + ([("==", "''")] if expected is str else [])
+        empty = {str: [("==", "''")], list: [("==", "[]")]}.get(expected, [])
+        failing = [("is not", expected.__name__), *empty]
     if holds:
         return " and ".join(f"{_subject(name, op)} {_NEGATION[op]} {rhs}" for op, rhs in failing)
     return " or ".join(f"{_subject(name, op)} {op} {rhs}" for op, rhs in failing)
@@ -147,7 +151,33 @@ class RuleWriter:
                 self.out.emit(f"body[{key!r}] = {self.values.value(value)}")
             else:
                 self.optional_key(key, value)
-        self.out.emit("return [body]" if self.plan.one_rule_per_event else "out.append(body)")
+        unproven = tuple(
+            key
+            for key, value in items
+            if language.KEY_TYPES.get(key) is not str and not proven_clean(key, value, self.defines)
+        )
+        self.deliver(rule, unproven)
+
+    def deliver(self, rule: ir.Rule, unproven: tuple[str, ...]) -> None:
+        """Send the body, after a run-time check of the contract inside the values the
+        mapping cannot prove right: a body that breaks it is dropped, with its key path."""
+        out = self.out
+        if not unproven:
+            out.emit("return [body]" if self.plan.one_rule_per_event else "out.append(body)")
+            return
+        keys = out.constant(repr(unproven), prefix="_CHECK_")
+        out.emit(f"problem = {out.helper('body_problem')}(body, {keys})")
+        if self.plan.one_rule_per_event:
+            with out.block("if problem is not None:"):
+                with out.block("if reasons is not None:"):
+                    out.emit(f"reasons.append(({rule.name!r}, (problem,)))")
+                out.emit("return []")
+            out.emit("return [body]")
+            return
+        with out.block("if problem is None:"):
+            out.emit("out.append(body)")
+        with out.block("elif reasons is not None:"):
+            out.emit(f"reasons.append(({rule.name!r}, (problem,)))")
 
     def never_sent(self, field: ir.EmitField, names: dict[str, str]) -> bool:
         """True for an optional key whose constant value the contract never accepts."""

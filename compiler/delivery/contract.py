@@ -2,19 +2,27 @@
 
 The check is compiled once, at import, from schemas/accoil/payload.schema.json
 into plain Python closures, the way fastjsonschema compiles a schema, for the
-keywords that schema uses: type, required, properties, enum, const,
-minLength, items, and allOf branches that are if/then on one key (the call
-type). A keyword or shape this compiler does not know raises at import, so
-the schema cannot gain a rule that the check silently ignores. jsonschema
-gives the same verdicts (tests/test_delivery_contract.py proves it on
-generated bodies) but costs about 300 µs a body here, more than sending it.
+keywords that schema uses: type (one or a list), required, properties,
+additionalProperties, enum, const, minLength, minItems, items, local `$ref`s
+to `$defs`, and allOf branches that are if/then on one key (the call type). A
+keyword or shape this compiler does not know raises at import, so the schema
+cannot gain a rule that the check silently ignores. jsonschema gives the same
+verdicts (tests/test_delivery_contract.py proves it on generated bodies) but
+costs about 300 µs a body here, more than sending it.
+
+A body is walked depth first with a stack of its own, not by recursion: the
+schema is recursive (no null anywhere, however deep), and a body may nest as
+deep as its JSON parser allows. Each node's own keywords are checked before
+the values inside it, which are visited in the body's key order; the generated
+modules' check (`accoil_map.runtime.contract.value_problem`) walks the same
+way, so both name the same key path (tests/test_contract.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..schema import payload_schema
@@ -30,9 +38,9 @@ class Problem:
     path: tuple[str | int, ...]
     message: str
 
-    def inside(self, step: str | int) -> Problem:
-        """The same problem, seen from the object or list that holds it at `step`."""
-        return Problem((step, *self.path), self.message)
+    def inside(self, steps: tuple[str | int, ...]) -> Problem:
+        """The same problem, seen from the object or list that holds it at `steps`."""
+        return Problem((*steps, *self.path), self.message)
 
     @property
     def where(self) -> str:
@@ -46,8 +54,31 @@ class Problem:
         return f"{self.where}: {self.message}"
 
 
-#: A compiled schema node: a value -> the first problem in it, or None.
-Check = Callable[[Any], "Problem | None"]
+#: A keyword's test of one value (not of what is inside it): the problem, or None.
+Test = Callable[[Any], "Problem | None"]
+
+
+@dataclass(eq=False)
+class Node:
+    """A compiled schema node: its keywords' tests, and how to find the values inside."""
+
+    tests: list[Test] = field(default_factory=list)
+    # key or index -> the node that checks the value there; None: nothing inside is checked
+    properties: dict[str, Node] = field(default_factory=dict)
+    additional: Node | None = None
+    items: Node | None = None
+
+    def inner(self, value: Any) -> Iterator[tuple[str | int, Any, Node]]:
+        """The values inside `value` that a node checks, in the value's own order."""
+        if value.__class__ is dict and (self.properties or self.additional):
+            for key, item in value.items():
+                node = self.properties.get(key, self.additional)
+                if node is not None:
+                    yield key, item, node
+        elif value.__class__ is list and self.items is not None:
+            for index, item in enumerate(value):
+                yield index, item, self.items
+
 
 _ANNOTATIONS = frozenset({"$schema", "$id", "title", "description"})
 
@@ -74,6 +105,8 @@ _TYPE_NAMES = {
 }
 # The types whose test is one isinstance, done inline on the hot path.
 _PLAIN_TYPES = {"object": dict, "array": list, "string": str}
+# Every JSON value but null: the type list that says "not null" (integer is in number).
+_NOT_NULL = frozenset({"string", "number", "boolean", "object", "array"})
 
 
 def _describe(value: Any) -> str:
@@ -93,9 +126,9 @@ def _strings(values: list, keyword: str) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _type(expected: Any, schema: dict, context: str) -> Check:
-    if not isinstance(expected, str):
-        raise NotImplementedError("payload schema: a list of types")
+def _type(expected: Any, context: str) -> Test:
+    if isinstance(expected, list):
+        return _type_list(_strings(expected, "type"))
     name = _TYPE_NAMES[expected]
     plain = _PLAIN_TYPES.get(expected)
     test = _TYPE_TESTS[expected] if plain is None else lambda value: isinstance(value, plain)
@@ -108,7 +141,21 @@ def _type(expected: Any, schema: dict, context: str) -> Check:
     return lambda value: None if value.__class__ is plain else check(value)
 
 
-def _required(keys: list[str], schema: dict, context: str) -> Check:
+def _type_list(expected: tuple[str, ...]) -> Test:
+    if set(expected) == _NOT_NULL:
+        return lambda value: Problem((), "must not be null") if value is None else None
+    tests = [_TYPE_TESTS[name] for name in expected]
+    names = " or ".join(_TYPE_NAMES[name] for name in expected)
+
+    def check(value: Any) -> Problem | None:
+        if any(test(value) for test in tests):
+            return None
+        return Problem((), f"must be {names}, not {_describe(value)}")
+
+    return check
+
+
+def _required(keys: list[str], context: str) -> Test:
     why = f"missing, required in {context}" if context else "missing"
 
     def check(value: Any) -> Problem | None:
@@ -121,21 +168,7 @@ def _required(keys: list[str], schema: dict, context: str) -> Check:
     return check
 
 
-def _properties(properties: dict, schema: dict, context: str) -> Check:
-    checks = {key: _compile(sub) for key, sub in properties.items()}
-
-    def check(value: Any) -> Problem | None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                sub = checks.get(key)
-                if sub is not None and (problem := sub(item)):
-                    return problem.inside(key)
-        return None
-
-    return check
-
-
-def _enum(values: list, schema: dict, context: str) -> Check:
+def _enum(values: list, context: str) -> Test:
     allowed = frozenset(_strings(values, "enum"))
     expected = f"must be one of {', '.join(values)}"
 
@@ -147,7 +180,7 @@ def _enum(values: list, schema: dict, context: str) -> Check:
     return check
 
 
-def _min_length(least: int, schema: dict, context: str) -> Check:
+def _min_length(least: int, context: str) -> Test:
     message = "must not be empty" if least == 1 else f"must have at least {least} characters"
 
     def check(value: Any) -> Problem | None:
@@ -156,15 +189,11 @@ def _min_length(least: int, schema: dict, context: str) -> Check:
     return check
 
 
-def _items(items: dict, schema: dict, context: str) -> Check:
-    item_check = _compile(items)
+def _min_items(least: int, context: str) -> Test:
+    message = "must not be empty" if least == 1 else f"must have at least {least} items"
 
     def check(value: Any) -> Problem | None:
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                if problem := item_check(item):
-                    return problem.inside(index)
-        return None
+        return Problem((), message) if isinstance(value, list) and len(value) < least else None
 
     return check
 
@@ -188,69 +217,109 @@ def _discriminator(branch: dict) -> tuple[str, str]:
     return key, value
 
 
-def _all_of(branches: list[dict], schema: dict, context: str) -> Check:
-    # Each branch holds the rules of one call type, selected by `type`: compiled
-    # into one lookup instead of trying every branch's condition.
-    table: dict[str, list[Check]] = {}
-    keys = set()
-    for branch in branches:
-        key, value = _discriminator(branch)
-        keys.add(key)
-        table.setdefault(value, []).append(_compile(branch["then"], f"a {value} call"))
-    if len(keys) != 1:
-        raise NotImplementedError("payload schema: allOf branches on different keys")
-    (key,) = keys
-
-    def check(value: Any) -> Problem | None:
-        selected = value.get(key) if isinstance(value, dict) else None
-        for then in table.get(selected, ()) if isinstance(selected, str) else ():
-            if problem := then(value):
-                return problem
-        return None
-
-    return check
-
-
-_KEYWORDS: dict[str, Callable[[Any, dict, str], Check]] = {
+_TESTS: dict[str, Callable[[Any, str], Test]] = {
     "type": _type,
     "required": _required,
-    "properties": _properties,
     "enum": _enum,
     "minLength": _min_length,
-    "items": _items,
-    "allOf": _all_of,
+    "minItems": _min_items,
 }
 
 
-def _compile(schema: dict, context: str = "") -> Check:
-    """One check for a schema node: its keywords' checks, in the schema's order."""
-    unknown = set(schema) - set(_KEYWORDS) - _ANNOTATIONS
-    if unknown:
-        raise NotImplementedError(f"payload schema keyword(s) not compiled: {sorted(unknown)}")
-    checks = [
-        _KEYWORDS[key](value, schema, context) for key, value in schema.items() if key in _KEYWORDS
-    ]
-    if len(checks) == 1:
-        return checks[0]
+class _Compiler:
+    """Compiles one schema document; `$ref`s to its `$defs` share one node each."""
 
-    def check(value: Any) -> Problem | None:
-        for keyword_check in checks:
-            if problem := keyword_check(value):
-                return problem
-        return None
+    def __init__(self, document: dict):
+        self.defs = document.get("$defs", {})
+        self.refs: dict[str, Node] = {}
 
-    return check
+    def node(self, schema: dict, context: str = "") -> Node:
+        """The node of a schema: its tests in the schema's order, then what is inside."""
+        if "$ref" in schema:
+            return self.ref(schema)
+        unknown = set(schema) - {*_TESTS, "properties", "additionalProperties", "items"}
+        unknown -= {"allOf", "$defs"} | _ANNOTATIONS
+        if unknown:
+            raise NotImplementedError(f"payload schema keyword(s) not compiled: {sorted(unknown)}")
+        node = Node()
+        for key, value in schema.items():
+            if key in _TESTS:
+                node.tests.append(_TESTS[key](value, context))
+            elif key == "allOf":
+                node.tests.append(self.all_of(value))
+        node.properties = {key: self.node(sub) for key, sub in schema.get("properties", {}).items()}
+        if "additionalProperties" in schema:
+            node.additional = self.node(schema["additionalProperties"])
+        if "items" in schema:
+            node.items = self.node(schema["items"])
+        return node
+
+    def ref(self, schema: dict) -> Node:
+        target = schema["$ref"]
+        if set(schema) - _ANNOTATIONS != {"$ref"} or not target.startswith("#/$defs/"):
+            raise NotImplementedError("payload schema: a $ref other than a bare #/$defs/NAME")
+        name = target.removeprefix("#/$defs/")
+        if name not in self.refs:
+            self.refs[name] = node = Node()  # first, so that a recursive $ref finds it
+            compiled = self.node(self.defs[name])
+            node.tests, node.properties = compiled.tests, compiled.properties
+            node.additional, node.items = compiled.additional, compiled.items
+        return self.refs[name]
+
+    def all_of(self, branches: list[dict]) -> Test:
+        # Each branch holds the rules of one call type, selected by `type`: compiled
+        # into one lookup instead of trying every branch's condition.
+        table: dict[str, list[Node]] = {}
+        keys = set()
+        for branch in branches:
+            key, value = _discriminator(branch)
+            keys.add(key)
+            then = self.node(branch["then"], f"a {value} call")
+            if then.properties or then.additional or then.items:
+                raise NotImplementedError("payload schema: an if/then that looks inside values")
+            table.setdefault(value, []).append(then)
+        if len(keys) != 1:
+            raise NotImplementedError("payload schema: allOf branches on different keys")
+        (key,) = keys
+
+        def check(value: Any) -> Problem | None:
+            selected = value.get(key) if isinstance(value, dict) else None
+            for then in table.get(selected, ()) if isinstance(selected, str) else ():
+                for test in then.tests:
+                    if problem := test(value):
+                        return problem
+            return None
+
+        return check
 
 
-_CHECK_BODY = _compile(payload_schema())
+def _compile(schema: dict) -> Node:
+    """The node of a whole schema document."""
+    return _Compiler(schema).node(schema)
+
+
+def problem_in(node: Node, value: Any) -> Problem | None:
+    """The first problem of `value` under `node`: depth first, a node's own tests first."""
+    pending: list[tuple[tuple[str | int, ...], Any, Node]] = [((), value, node)]
+    while pending:
+        path, value, node = pending.pop()
+        for test in node.tests:
+            if problem := test(value):
+                return problem.inside(path)
+        inner = [((*path, step), item, sub) for step, item, sub in node.inner(value)]
+        pending.extend(reversed(inner))
+    return None
+
+
+_BODY = _compile(payload_schema())
 
 
 def first_problem(body: Any) -> Problem | None:
     """The first place where `body` breaks the Accoil call contract, or None."""
-    return _CHECK_BODY(body)
+    return problem_in(_BODY, body)
 
 
 def call_problem(body: Any) -> str | None:
     """Why `body` is not a valid Accoil call (`userId: missing, ...`), or None."""
-    problem = _CHECK_BODY(body)
+    problem = problem_in(_BODY, body)
     return None if problem is None else str(problem)

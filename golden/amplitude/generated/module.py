@@ -25,7 +25,9 @@ COMPILER_VERSION = "0.1.0"
 RULE_NAMES = ("events", "page_views", "identify", "group")
 _C1 = ("$identify", "$groupidentify", "[Amplitude] Page Viewed")
 _KEYS_1 = ("event", "userId", "timestamp")
+_CHECK_1 = ("properties", "groupTraits")
 _KEYS_2 = ("userId", "timestamp")
+_CHECK_2 = ("traits",)
 _KEYS_3 = ("groupId", "timestamp")
 
 
@@ -83,8 +85,13 @@ def transform(event, reasons=None):
         v_primary_group = first_group(
             event.get("groups"), event.get("group_properties"), "group_type"
         )
-        if v_primary_group.__class__ is list:
+        if v_primary_group.__class__ is list and v_primary_group != []:
             body["groupTraits"] = v_primary_group
+        problem = body_problem(body, _CHECK_1)
+        if problem is not None:
+            if reasons is not None:
+                reasons.append(("events", (problem,)))
+            return []
         return [body]
 
     # rule 'page_views' (line 50): track call
@@ -143,8 +150,13 @@ def transform(event, reasons=None):
         v_primary_group = first_group(
             event.get("groups"), event.get("group_properties"), "group_type"
         )
-        if v_primary_group.__class__ is list:
+        if v_primary_group.__class__ is list and v_primary_group != []:
             body["groupTraits"] = v_primary_group
+        problem = body_problem(body, _CHECK_1)
+        if problem is not None:
+            if reasons is not None:
+                reasons.append(("page_views", (problem,)))
+            return []
         return [body]
 
     # rule 'identify' (line 63): identify call
@@ -161,6 +173,11 @@ def transform(event, reasons=None):
         e_user_properties = event.get("user_properties")
         if e_user_properties.__class__ is dict:
             body["traits"] = e_user_properties
+        problem = body_problem(body, _CHECK_2)
+        if problem is not None:
+            if reasons is not None:
+                reasons.append(("identify", (problem,)))
+            return []
         return [body]
 
     # rule 'group' (line 72): group call
@@ -184,6 +201,11 @@ def transform(event, reasons=None):
         traits_11 = primary_group_10.get("traits") if primary_group_10.__class__ is dict else None
         if traits_11.__class__ is dict:
             body["traits"] = traits_11
+        problem = body_problem(body, _CHECK_2)
+        if problem is not None:
+            if reasons is not None:
+                reasons.append(("group", (problem,)))
+            return []
         return [body]
     return []
 
@@ -548,12 +570,12 @@ def first_group(ids, traits, type_trait):
 
 
 # The types of the keys Accoil defines. A value of another type (or an empty
-# string) counts as missing: a required key stops the call, an optional one is
-# left out, so no call body Accoil would refuse is ever sent.
+# string or list) counts as missing: a required key stops the call, an optional
+# one is left out, so no call body Accoil would refuse is ever sent.
 _KEY_TYPES = {
     "userId": str,
-    "groupId": str,
     "anonymousId": str,
+    "groupId": str,
     "event": str,
     "name": str,
     "timestamp": str,
@@ -564,14 +586,148 @@ _KEY_TYPES = {
 }
 
 
+# The key whose list holds the groups, and each group entry's keys (all required) by type.
+_GROUP_LIST_KEY = "groupTraits"
+
+
+_GROUP_ENTRY_TYPES = {
+    "groupId": str,
+    "traits": dict,
+}
+
+
 def accepts(key, value, required=True):
-    """Whether a call body can carry `value` under `key`."""
+    """Whether a call body can carry `value` under `key` (its top level only)."""
     expected = _KEY_TYPES.get(key)
     if expected is None:
         return value is not None and not (required and value == "")
-    return value.__class__ is expected and (expected is not str or value != "")
+    return value.__class__ is expected and (expected is dict or len(value) > 0)
 
 
 def missing_keys(keys, values):
     """The keys whose values a call body cannot carry: why a call was not sent."""
     return tuple(key for key, value in zip(keys, values, strict=True) if not accepts(key, value))
+
+
+# What `value_problem` expects of a value: any value but null, a group entry, or one
+# of an entry's keys (by type).
+_ANY = None
+
+
+_ENTRY = "entry"
+
+
+def _first_problem(key, value):
+    """`value_problem` the slow way: the key path of the first problem, depth first."""
+    pending = [(key, value, _ANY)]
+    if key == _GROUP_LIST_KEY and value.__class__ is list:
+        pending = [(f"{key}[{i}]", item, _ENTRY) for i, item in reversed(list(enumerate(value)))]
+    # A stack emptied depth first. Generated code has no while loop: this for loop
+    # takes the stack's top each time, and ends when pop finds the stack empty.
+    try:
+        for path, item, expect in iter(pending.pop, None):
+            problem = _item_problem(path, item, expect, pending)
+            if problem is not None:
+                return problem
+    except IndexError:
+        return None
+    return None
+
+
+def _holds(key, value):
+    """Whether `value` keeps the contract under `key`: `value_problem`'s verdict, fast."""
+    if key == _GROUP_LIST_KEY and value.__class__ is list:
+        for entry in value:
+            if entry.__class__ is not dict:
+                return False
+            for name, expect in _GROUP_ENTRY_TYPES.items():
+                item = entry.get(name)
+                if item.__class__ is not expect or (expect is not dict and len(item) == 0):
+                    return False
+        containers = list(value)  # the entries' insides, below
+    elif value.__class__ is dict or value.__class__ is list:
+        containers = [value]
+    else:
+        return value is not None
+    for container in containers:  # it grows as the loop finds objects and lists inside
+        items = container.values() if container.__class__ is dict else container
+        if None in items:  # one scan in C; JSON values equal None only when null
+            return False
+        for item in items:
+            if item.__class__ is dict or item.__class__ is list:
+                containers.append(item)
+    return True
+
+
+def _item_problem(path, value, expect, pending):
+    """The problem of one value itself (its key path), or None, after pushing the values
+    inside it onto `pending` (the first on top)."""
+    if value is None:
+        return path
+    if expect is _ENTRY:
+        if value.__class__ is not dict:
+            return path
+        for name in _GROUP_ENTRY_TYPES:
+            if name not in value:
+                return f"{path}.{name}"
+    elif expect is not _ANY and not (
+        value.__class__ is expect and (expect is dict or len(value) > 0)
+    ):
+        return path
+    if value.__class__ is dict:
+        entry = expect is _ENTRY
+        inner = [
+            (f"{path}.{k}", v, _GROUP_ENTRY_TYPES.get(k) if entry else _ANY)
+            for k, v in value.items()
+        ]
+        pending.extend(reversed(inner))
+    elif value.__class__ is list:
+        pending.extend((f"{path}[{i}]", v, _ANY) for i, v in reversed(list(enumerate(value))))
+    return None
+
+
+def body_problem(body, keys):
+    """Leave out the nulls inside the values of `keys` in `body` (null is missing at any
+    depth, as at the top level), then the first key path among them, in the body's
+    order, that still breaks the contract; None when there is none."""
+    for key in keys:
+        value = body.get(key)
+        if value is None or _holds(key, value):
+            continue
+        cleaned = without_nulls(value)
+        if accepts(key, cleaned, False) and _holds(key, cleaned):
+            body[key] = cleaned
+            continue
+        return _first_problem(key, cleaned if accepts(key, cleaned, False) else value)
+    return None
+
+
+def without_nulls(value):
+    """A copy of an object or list with every null inside left out (object keys and list
+    items, however deep); other values as they are. Without recursion: a value may
+    nest deeply."""
+    if value.__class__ is dict:
+        copy = {}
+    elif value.__class__ is list:
+        copy = []
+    else:
+        return value
+    pending = [(value, copy)]
+    # A stack emptied depth first, as in `_first_problem`: no while loop in generated code.
+    try:
+        for source, target in iter(pending.pop, None):
+            into_dict = target.__class__ is dict
+            for key, item in source.items() if source.__class__ is dict else enumerate(source):
+                if item is None:
+                    continue
+                if item.__class__ is dict or item.__class__ is list:
+                    inner = {} if item.__class__ is dict else []
+                    pending.append((item, inner))
+                    item = inner
+                if into_dict:
+                    target[key] = item
+                else:
+                    target.append(item)
+    except IndexError:
+        return copy
+    return copy

@@ -2,7 +2,7 @@
 # compile it again (accoil-map compile).
 # mapping file: 'posthog.yaml'
 # mapping: 'posthog' (source: 'posthog')
-# sha256 of the mapping file: dcfc7ab5adec124c349853f8601b7ed6163fb7a8417dfa9d9fb57df846253e19
+# sha256 of the mapping file: 6bea2f8a999caaee4d0e259be5a792e2505856c99d5b06559d27b9eb4b0257a1
 """Accoil call bodies from source events, compiled from one accoil-map mapping."""
 
 import datetime
@@ -20,7 +20,7 @@ else:
 MAPPING_NAME = "posthog"
 MAPPING_SOURCE = "posthog"
 MAPPING_FILE = "posthog.yaml"
-MAPPING_SHA256 = "dcfc7ab5adec124c349853f8601b7ed6163fb7a8417dfa9d9fb57df846253e19"
+MAPPING_SHA256 = "6bea2f8a999caaee4d0e259be5a792e2505856c99d5b06559d27b9eb4b0257a1"
 COMPILER_VERSION = "0.1.0"
 RULE_NAMES = ("custom_events", "identify", "pageview", "screen", "group")
 _KEYS_1 = ("event", "userId", "timestamp")
@@ -43,67 +43,80 @@ def transform(event, reasons=None):
     # Values used by several rules: reads now, the rest on first use (...).
     e_event = event.get("event")
 
-    # rule 'custom_events' (line 19): track call
-    # 'Every event whose name does not start with "$" is a track call.'
+    # rule 'custom_events' (line 48): track call
+    # 'Every event whose name does not start with "$" is a track call ("Track Calls").'
     # when: "!starts_with(event, '$')"
     if not (e_event.startswith("$") if e_event.__class__ is str else jp_starts_with(e_event, "$")):
-        x_userId = event.get("distinct_id")
+        x_event = to_text(e_event)
+        e_distinct_id = event.get("distinct_id")
+        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
         v_timestamp = to_timestamp(event.get("timestamp"))
         if (
-            e_event.__class__ is not str
-            or e_event == ""
-            or x_userId.__class__ is not str
-            or x_userId == ""
+            x_event.__class__ is not str
+            or x_event == ""
+            or v_user.__class__ is not str
+            or v_user == ""
             or v_timestamp is None
         ):
             if reasons is not None:
                 reasons.append(
-                    ("custom_events", missing_keys(_KEYS_1, (e_event, x_userId, v_timestamp)))
+                    ("custom_events", missing_keys(_KEYS_1, (x_event, v_user, v_timestamp)))
                 )
             return []
-        body = {"type": "track", "event": e_event, "userId": x_userId, "timestamp": v_timestamp}
+        body = {"type": "track", "event": x_event, "userId": v_user, "timestamp": v_timestamp}
         return [body]
 
-    # rule 'identify' (line 28): identify call
-    # "$identify and $set update the person's traits."
+    # rule 'identify' (line 57): identify call
+    # '$identify and $set send the person\'s explicit fields ("Identify Calls").'
     # when: "event == '$identify' || event == '$set'"
     if e_event == "$identify" or e_event == "$set":
-        x_userId = event.get("distinct_id")
+        e_distinct_id = event.get("distinct_id")
+        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
         v_timestamp = to_timestamp(event.get("timestamp"))
-        if x_userId.__class__ is not str or x_userId == "" or v_timestamp is None:
+        if v_user.__class__ is not str or v_user == "" or v_timestamp is None:
             if reasons is not None:
-                reasons.append(("identify", missing_keys(_KEYS_2, (x_userId, v_timestamp))))
+                reasons.append(("identify", missing_keys(_KEYS_2, (v_user, v_timestamp))))
             return []
         merged_1 = {}
+        object_2 = {}
+        omit_into(merged_1, object_2, ("ip", "current_url"), True)
         e_person = event.get("person")
-        properties_2 = e_person.get("properties") if e_person.__class__ is dict else None
-        omit_into(merged_1, properties_2, ("ip", "current_url"), True)
-        account_status_3 = (
-            properties_2.get("account_status") if properties_2.__class__ is dict else None
+        properties_3 = e_person.get("properties") if e_person.__class__ is dict else None
+        email_4 = properties_3.get("email") if properties_3.__class__ is dict else None
+        test_5 = to_text(None if not truthy(email_4) else email_4)
+        if test_5 is not None:
+            merged_1["email"] = test_5
+        name_6 = properties_3.get("name") if properties_3.__class__ is dict else None
+        test_7 = to_text(None if not truthy(name_6) else name_6)
+        if test_7 is not None:
+            merged_1["name"] = test_7
+        role_8 = properties_3.get("role") if properties_3.__class__ is dict else None
+        test_9 = to_text(None if not truthy(role_8) else role_8)
+        if test_9 is not None:
+            merged_1["role"] = test_9
+        account_status_10 = (
+            properties_3.get("account_status") if properties_3.__class__ is dict else None
         )
-        if account_status_3 is not None:
-            merged_1["accountStatus"] = account_status_3
-        created_at_4 = properties_2.get("created_at") if properties_2.__class__ is dict else None
-        if created_at_4 is not None:
-            merged_1["createdAt"] = created_at_4
-        body = {
-            "type": "identify",
-            "userId": x_userId,
-            "timestamp": v_timestamp,
-            "traits": merged_1,
-        }
+        test_11 = to_text(None if not truthy(account_status_10) else account_status_10)
+        if test_11 is not None:
+            merged_1["accountStatus"] = test_11
+        created_at_12 = properties_3.get("created_at") if properties_3.__class__ is dict else None
+        test_13 = to_text(None if not truthy(created_at_12) else created_at_12)
+        if test_13 is not None:
+            merged_1["createdAt"] = test_13
+        body = {"type": "identify", "userId": v_user, "timestamp": v_timestamp, "traits": merged_1}
         return [body]
 
-    # rule 'pageview' (line 45): page call
-    # 'A page view is named by its title, else its path; with neither it is not sent.'
+    # rule 'pageview' (line 77): page call
+    # "A page view is named `title ?? $pathname` ('Page Calls'); an empty name: not sent."
     # when: "event == '$pageview'"
     if e_event == "$pageview":
         e_properties = event.get("properties")
-        title_5 = e_properties.get("title") if e_properties.__class__ is dict else None
-        x_name = (
+        title_14 = e_properties.get("title") if e_properties.__class__ is dict else None
+        x_name = to_text(
             (e_properties.get("$pathname") if e_properties.__class__ is dict else None)
-            if title_5 is None or title_5 == ""
-            else title_5
+            if title_14 is None
+            else title_14
         )
         v_timestamp = to_timestamp(event.get("timestamp"))
         if x_name.__class__ is not str or x_name == "" or v_timestamp is None:
@@ -112,18 +125,21 @@ def transform(event, reasons=None):
             return []
         body = {"type": "page"}
         e_distinct_id = event.get("distinct_id")
-        if e_distinct_id.__class__ is str and e_distinct_id != "":
-            body["userId"] = e_distinct_id
+        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
+        if v_user.__class__ is str and v_user != "":
+            body["userId"] = v_user
         body["name"] = x_name
         body["timestamp"] = v_timestamp
         return [body]
 
-    # rule 'screen' (line 55): screen call
-    # 'A screen view is named by its screen name; without one it is not sent.'
+    # rule 'screen' (line 92): screen call
+    # 'A screen view is named by $screen_name ("Screen Calls"); without one it is not sent.'
     # when: "event == '$screen'"
     if e_event == "$screen":
         e_properties = event.get("properties")
-        x_name = e_properties.get("$screen_name") if e_properties.__class__ is dict else None
+        x_name = to_text(
+            e_properties.get("$screen_name") if e_properties.__class__ is dict else None
+        )
         v_timestamp = to_timestamp(event.get("timestamp"))
         if x_name.__class__ is not str or x_name == "" or v_timestamp is None:
             if reasons is not None:
@@ -131,18 +147,21 @@ def transform(event, reasons=None):
             return []
         body = {"type": "screen"}
         e_distinct_id = event.get("distinct_id")
-        if e_distinct_id.__class__ is str and e_distinct_id != "":
-            body["userId"] = e_distinct_id
+        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
+        if v_user.__class__ is str and v_user != "":
+            body["userId"] = v_user
         body["name"] = x_name
         body["timestamp"] = v_timestamp
         return [body]
 
-    # rule 'group' (line 65): group call
-    # "$groupidentify sets the group's traits from $group_set."
+    # rule 'group' (line 102): group call
+    # '$groupidentify sends the group\'s explicit fields from $group_set ("Group Calls").'
     # when: "event == '$groupidentify'"
     if e_event == "$groupidentify":
         e_properties = event.get("properties")
-        x_groupId = e_properties.get("$group_key") if e_properties.__class__ is dict else None
+        x_groupId = to_text(
+            e_properties.get("$group_key") if e_properties.__class__ is dict else None
+        )
         v_timestamp = to_timestamp(event.get("timestamp"))
         if x_groupId.__class__ is not str or x_groupId == "" or v_timestamp is None:
             if reasons is not None:
@@ -150,24 +169,41 @@ def transform(event, reasons=None):
             return []
         body = {"type": "group", "groupId": x_groupId}
         e_distinct_id = event.get("distinct_id")
-        if e_distinct_id.__class__ is str and e_distinct_id != "":
-            body["userId"] = e_distinct_id
-        anon_distinct_id_6 = (
+        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
+        if v_user.__class__ is str and v_user != "":
+            body["userId"] = v_user
+        anon_distinct_id_15 = (
             e_properties.get("$anon_distinct_id") if e_properties.__class__ is dict else None
         )
-        if anon_distinct_id_6.__class__ is str and anon_distinct_id_6 != "":
-            body["anonymousId"] = anon_distinct_id_6
+        test_16 = to_text(None if not truthy(anon_distinct_id_15) else anon_distinct_id_15)
+        if test_16.__class__ is str and test_16 != "":
+            body["anonymousId"] = test_16
         body["timestamp"] = v_timestamp
-        merged_7 = {}
-        group_set_8 = e_properties.get("$group_set") if e_properties.__class__ is dict else None
-        omit_into(merged_7, group_set_8, ("ip", "current_url"), True)
-        created_at_9 = group_set_8.get("created_at") if group_set_8.__class__ is dict else None
-        if created_at_9 is not None:
-            merged_7["createdAt"] = created_at_9
-        mrr_10 = to_number(group_set_8.get("mrr") if group_set_8.__class__ is dict else None)
-        if mrr_10 is not None:
-            merged_7["mrr"] = mrr_10
-        body["traits"] = merged_7
+        merged_17 = {}
+        object_18 = {}
+        omit_into(merged_17, object_18, ("ip", "current_url"), True)
+        group_set_19 = e_properties.get("$group_set") if e_properties.__class__ is dict else None
+        name_20 = group_set_19.get("name") if group_set_19.__class__ is dict else None
+        test_21 = to_text(None if not truthy(name_20) else name_20)
+        if test_21 is not None:
+            merged_17["name"] = test_21
+        created_at_22 = group_set_19.get("created_at") if group_set_19.__class__ is dict else None
+        test_23 = to_text(None if not truthy(created_at_22) else created_at_22)
+        if test_23 is not None:
+            merged_17["createdAt"] = test_23
+        status_24 = group_set_19.get("status") if group_set_19.__class__ is dict else None
+        test_25 = to_text(None if not truthy(status_24) else status_24)
+        if test_25 is not None:
+            merged_17["status"] = test_25
+        plan_26 = group_set_19.get("plan") if group_set_19.__class__ is dict else None
+        test_27 = to_text(None if not truthy(plan_26) else plan_26)
+        if test_27 is not None:
+            merged_17["plan"] = test_27
+        mrr_28 = group_set_19.get("mrr") if group_set_19.__class__ is dict else None
+        test_29 = to_number(None if not truthy(mrr_28) else mrr_28)
+        if test_29 is not None:
+            merged_17["mrr"] = test_29
+        body["traits"] = merged_17
         return [body]
     return []
 
@@ -294,6 +330,18 @@ def _jp_type(v):
     return c.__name__
 
 
+def truthy(v):
+    """JMESPath truthiness: false for null, false, "", [] and {}; 0 is true."""
+    c = v.__class__
+    if c is str or c is list or c is dict:
+        return len(v) != 0
+    if v is None or v is False:
+        return False
+    if c is bool or c is int or c is float:
+        return True
+    return not (v == "" or v == [] or v == {})
+
+
 def jp_starts_with(subject, prefix):
     """JMESPath `starts_with(subject, prefix)`; non-strings reject the event."""
     if subject.__class__ is str and prefix.__class__ is str:
@@ -302,8 +350,35 @@ def jp_starts_with(subject, prefix):
     raise RejectEvent("starts_with() expects strings, got " + _jp_type(bad))
 
 
+_JSON_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
 # The numeric text grammar; group 1 is empty exactly when the text is an integer.
 _NUM_RE = re.compile(r"[+-]?(?:0|[1-9][0-9]*)((?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)")
+
+
+def to_text(v):
+    """A value written as text; None when it has no text form."""
+    c = v.__class__
+    if c is str:
+        return v
+    if c is bool:
+        return "true" if v else "false"
+    if c is int:
+        try:
+            return str(v)
+        except ValueError:  # more digits than int -> str allows
+            return None
+    if c is float:
+        if v - v == 0.0:  # finite
+            return repr(v)
+        return None
+    if c is dict or c is list:
+        try:
+            return _JSON_COMPACT(v)
+        except (ValueError, TypeError, RecursionError):
+            return None
+    return None
 
 
 def to_number(v):
@@ -487,12 +562,12 @@ def omit_into(out, part, needles, skip_nulls):
 
 
 # The types of the keys Accoil defines. A value of another type (or an empty
-# string) counts as missing: a required key stops the call, an optional one is
-# left out, so no call body Accoil would refuse is ever sent.
+# string or list) counts as missing: a required key stops the call, an optional
+# one is left out, so no call body Accoil would refuse is ever sent.
 _KEY_TYPES = {
     "userId": str,
-    "groupId": str,
     "anonymousId": str,
+    "groupId": str,
     "event": str,
     "name": str,
     "timestamp": str,
@@ -504,11 +579,11 @@ _KEY_TYPES = {
 
 
 def accepts(key, value, required=True):
-    """Whether a call body can carry `value` under `key`."""
+    """Whether a call body can carry `value` under `key` (its top level only)."""
     expected = _KEY_TYPES.get(key)
     if expected is None:
         return value is not None and not (required and value == "")
-    return value.__class__ is expected and (expected is not str or value != "")
+    return value.__class__ is expected and (expected is dict or len(value) > 0)
 
 
 def missing_keys(keys, values):

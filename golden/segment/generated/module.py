@@ -2,7 +2,7 @@
 # compile it again (accoil-map compile).
 # mapping file: 'segment.yaml'
 # mapping: 'segment' (source: 'segment')
-# sha256 of the mapping file: 818d0f1165153e02f5e7f23d73c67b78bfc41f65105cdba585c2ad56b0b87370
+# sha256 of the mapping file: 3722e19d1aa014039cac213eea22149f069e880b1cc987cc0f958fea8760eb02
 """Accoil call bodies from source events, compiled from one accoil-map mapping."""
 
 import json
@@ -16,15 +16,22 @@ except ImportError:
 else:
     HAS_MSGSPEC = True
 
+import jmespath
+import jmespath.exceptions
+
 MAPPING_NAME = "segment"
 MAPPING_SOURCE = "segment"
 MAPPING_FILE = "segment.yaml"
-MAPPING_SHA256 = "818d0f1165153e02f5e7f23d73c67b78bfc41f65105cdba585c2ad56b0b87370"
+MAPPING_SHA256 = "3722e19d1aa014039cac213eea22149f069e880b1cc987cc0f958fea8760eb02"
 COMPILER_VERSION = "0.1.0"
 RULE_NAMES = ("track", "identify", "group", "page", "screen")
 _KEYS_1 = ("event", "userId", "timestamp")
 _KEYS_2 = ("userId", "timestamp")
+_CHECK_1 = ("traits",)
 _KEYS_3 = ("groupId", "timestamp")
+_JMESPATH_1 = jmespath.compile(
+    "type(traits) == 'object' && merge(traits, `{\"mrr\": null}`) || `null`"
+)
 _KEYS_4 = ("timestamp",)
 
 
@@ -42,12 +49,12 @@ def transform(event, reasons=None):
     # Values used by several rules: reads now, the rest on first use (...).
     e_type = event.get("type")
 
-    # rule 'track' (line 17): track call
+    # rule 'track' (line 32): track call
     # when: "type == 'track'"
     if e_type == "track":
-        x_event = event.get("event")
-        x_userId = event.get("userId")
-        x_timestamp = event.get("timestamp")
+        x_event = to_text(event.get("event"))
+        x_userId = to_text(event.get("userId"))
+        x_timestamp = to_text(event.get("timestamp"))
         if (
             x_event.__class__ is not str
             or x_event == ""
@@ -60,20 +67,13 @@ def transform(event, reasons=None):
                 reasons.append(("track", missing_keys(_KEYS_1, (x_event, x_userId, x_timestamp))))
             return []
         body = {"type": "track", "event": x_event, "userId": x_userId, "timestamp": x_timestamp}
-        context_1 = {}
-        e_context = event.get("context")
-        group_id_2 = e_context.get("groupId") if e_context.__class__ is dict else None
-        if group_id_2 is not None:
-            context_1["groupId"] = group_id_2
-        if context_1:
-            body["context"] = context_1
         return [body]
 
-    # rule 'identify' (line 27): identify call
+    # rule 'identify' (line 40): identify call
     # when: "type == 'identify'"
     if e_type == "identify":
-        x_userId = event.get("userId")
-        x_timestamp = event.get("timestamp")
+        x_userId = to_text(event.get("userId"))
+        x_timestamp = to_text(event.get("timestamp"))
         if (
             x_userId.__class__ is not str
             or x_userId == ""
@@ -83,22 +83,44 @@ def transform(event, reasons=None):
             if reasons is not None:
                 reasons.append(("identify", missing_keys(_KEYS_2, (x_userId, x_timestamp))))
             return []
-        merged_3 = {}
+        merged_1 = {}
         e_traits = event.get("traits")
-        merge_into(merged_3, e_traits)
+        merge_into(merged_1, e_traits)
+        email_2 = to_text(e_traits.get("email") if e_traits.__class__ is dict else None)
+        if email_2 is not None:
+            merged_1["email"] = email_2
+        name_3 = to_text(e_traits.get("name") if e_traits.__class__ is dict else None)
+        if name_3 is not None:
+            merged_1["name"] = name_3
+        role_4 = to_text(e_traits.get("role") if e_traits.__class__ is dict else None)
+        if role_4 is not None:
+            merged_1["role"] = role_4
+        account_status_5 = to_text(
+            e_traits.get("accountStatus") if e_traits.__class__ is dict else None
+        )
+        if account_status_5 is not None:
+            merged_1["accountStatus"] = account_status_5
+        created_at_6 = to_text(e_traits.get("createdAt") if e_traits.__class__ is dict else None)
+        if created_at_6 is not None:
+            merged_1["createdAt"] = created_at_6
         body = {
             "type": "identify",
             "userId": x_userId,
             "timestamp": x_timestamp,
-            "traits": merged_3,
+            "traits": merged_1,
         }
+        problem = body_problem(body, _CHECK_1)
+        if problem is not None:
+            if reasons is not None:
+                reasons.append(("identify", (problem,)))
+            return []
         return [body]
 
-    # rule 'group' (line 42): group call
+    # rule 'group' (line 55): group call
     # when: "type == 'group'"
     if e_type == "group":
-        x_groupId = event.get("groupId")
-        x_timestamp = event.get("timestamp")
+        x_groupId = to_text(event.get("groupId"))
+        x_timestamp = to_text(event.get("timestamp"))
         if (
             x_groupId.__class__ is not str
             or x_groupId == ""
@@ -109,55 +131,79 @@ def transform(event, reasons=None):
                 reasons.append(("group", missing_keys(_KEYS_3, (x_groupId, x_timestamp))))
             return []
         body = {"type": "group", "groupId": x_groupId}
-        e_userId = event.get("userId")
-        if e_userId.__class__ is str and e_userId != "":
-            body["userId"] = e_userId
-        e_anonymousId = event.get("anonymousId")
-        if e_anonymousId.__class__ is str and e_anonymousId != "":
-            body["anonymousId"] = e_anonymousId
+        user_id_7 = to_text(event.get("userId"))
+        if user_id_7.__class__ is str and user_id_7 != "":
+            body["userId"] = user_id_7
+        anonymous_id_8 = to_text(event.get("anonymousId"))
+        if anonymous_id_8.__class__ is str and anonymous_id_8 != "":
+            body["anonymousId"] = anonymous_id_8
         body["timestamp"] = x_timestamp
-        merged_4 = {}
+        merged_9 = {}
         e_traits = event.get("traits")
-        merge_into(merged_4, e_traits)
-        mrr_5 = to_number(e_traits.get("mrr") if e_traits.__class__ is dict else None)
-        if mrr_5 is not None:
-            merged_4["mrr"] = mrr_5
-        body["traits"] = merged_4
+        test_10 = (
+            (e_traits.get("mrr") if e_traits.__class__ is dict else None) is None
+            or jp_ge(e_traits.get("mrr") if e_traits.__class__ is dict else None, 0)
+        ) or jp_lt(e_traits.get("mrr") if e_traits.__class__ is dict else None, 0)
+        test_11 = e_traits if test_10 else test_10
+        test_12 = None if not truthy(test_11) else test_11
+        test_13 = jp_search(_JMESPATH_1, event) if test_12 is None else test_12
+        merge_into(merged_9, test_13)
+        name_14 = to_text(e_traits.get("name") if e_traits.__class__ is dict else None)
+        if name_14 is not None:
+            merged_9["name"] = name_14
+        created_at_15 = to_text(e_traits.get("createdAt") if e_traits.__class__ is dict else None)
+        if created_at_15 is not None:
+            merged_9["createdAt"] = created_at_15
+        status_16 = to_text(e_traits.get("status") if e_traits.__class__ is dict else None)
+        if status_16 is not None:
+            merged_9["status"] = status_16
+        plan_17 = to_text(e_traits.get("plan") if e_traits.__class__ is dict else None)
+        if plan_17 is not None:
+            merged_9["plan"] = plan_17
+        mrr_18 = to_number(e_traits.get("mrr") if e_traits.__class__ is dict else None)
+        if mrr_18 is not None:
+            merged_9["mrr"] = mrr_18
+        body["traits"] = merged_9
+        problem = body_problem(body, _CHECK_1)
+        if problem is not None:
+            if reasons is not None:
+                reasons.append(("group", (problem,)))
+            return []
         return [body]
 
-    # rule 'page' (line 59): page call
+    # rule 'page' (line 79): page call
     # when: "type == 'page'"
     if e_type == "page":
-        x_timestamp = event.get("timestamp")
+        x_timestamp = to_text(event.get("timestamp"))
         if x_timestamp.__class__ is not str or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("page", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
         body = {"type": "page"}
-        e_userId = event.get("userId")
-        if e_userId.__class__ is str and e_userId != "":
-            body["userId"] = e_userId
-        e_name = event.get("name")
-        if e_name.__class__ is str and e_name != "":
-            body["name"] = e_name
+        user_id_19 = to_text(event.get("userId"))
+        if user_id_19.__class__ is str and user_id_19 != "":
+            body["userId"] = user_id_19
+        name_20 = to_text(event.get("name"))
+        if name_20.__class__ is str and name_20 != "":
+            body["name"] = name_20
         body["timestamp"] = x_timestamp
         return [body]
 
-    # rule 'screen' (line 67): screen call
+    # rule 'screen' (line 87): screen call
     # when: "type == 'screen'"
     if e_type == "screen":
-        x_timestamp = event.get("timestamp")
+        x_timestamp = to_text(event.get("timestamp"))
         if x_timestamp.__class__ is not str or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("screen", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
         body = {"type": "screen"}
-        e_userId = event.get("userId")
-        if e_userId.__class__ is str and e_userId != "":
-            body["userId"] = e_userId
-        e_name = event.get("name")
-        if e_name.__class__ is str and e_name != "":
-            body["name"] = e_name
+        user_id_21 = to_text(event.get("userId"))
+        if user_id_21.__class__ is str and user_id_21 != "":
+            body["userId"] = user_id_21
+        name_22 = to_text(event.get("name"))
+        if name_22.__class__ is str and name_22 != "":
+            body["name"] = name_22
         body["timestamp"] = x_timestamp
         return [body]
     return []
@@ -276,8 +322,93 @@ def _jp_type(v):
     return c.__name__
 
 
+def truthy(v):
+    """JMESPath truthiness: false for null, false, "", [] and {}; 0 is true."""
+    c = v.__class__
+    if c is str or c is list or c is dict:
+        return len(v) != 0
+    if v is None or v is False:
+        return False
+    if c is bool or c is int or c is float:
+        return True
+    return not (v == "" or v == [] or v == {})
+
+
+def jp_lt(a, b):
+    """JMESPath `<`: numbers (not booleans) or strings; otherwise null.
+
+    jmespath 1.x raises TypeError for a number against a string; we give null.
+    """
+    ca = a.__class__
+    cb = b.__class__
+    if ca is str:
+        return a < b if cb is str else None
+    if (ca is int or ca is float) and (cb is int or cb is float):
+        return a < b
+    return None
+
+
+def jp_ge(a, b):
+    """JMESPath `>=`: numbers (not booleans) or strings; otherwise null."""
+    ca = a.__class__
+    cb = b.__class__
+    if ca is str:
+        return a >= b if cb is str else None
+    if (ca is int or ca is float) and (cb is int or cb is float):
+        return a >= b
+    return None
+
+
+def jp_search(expression, event):
+    """Evaluate a precompiled jmespath expression; errors reject the event."""
+    try:
+        return _finite(expression.search(event))
+    except (jmespath.exceptions.JMESPathError, TypeError, ValueError) as exc:
+        raise RejectEvent(f"JMESPath error: {exc}") from None
+
+
+def _finite(v):
+    """A value without its non-finite numbers (`sum` overflowing, `to_number('1e999')`):
+    JSON cannot carry them, so they are missing: left out of lists and objects."""
+    c = v.__class__
+    if c is float:
+        return v if v - v == 0.0 else None
+    if c is list:
+        return [_finite(x) for x in v if x.__class__ is not float or x - x == 0.0]
+    if c is dict:
+        return {k: _finite(x) for k, x in v.items() if x.__class__ is not float or x - x == 0.0}
+    return v
+
+
+_JSON_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
 # The numeric text grammar; group 1 is empty exactly when the text is an integer.
 _NUM_RE = re.compile(r"[+-]?(?:0|[1-9][0-9]*)((?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)")
+
+
+def to_text(v):
+    """A value written as text; None when it has no text form."""
+    c = v.__class__
+    if c is str:
+        return v
+    if c is bool:
+        return "true" if v else "false"
+    if c is int:
+        try:
+            return str(v)
+        except ValueError:  # more digits than int -> str allows
+            return None
+    if c is float:
+        if v - v == 0.0:  # finite
+            return repr(v)
+        return None
+    if c is dict or c is list:
+        try:
+            return _JSON_COMPACT(v)
+        except (ValueError, TypeError, RecursionError):
+            return None
+    return None
 
 
 def to_number(v):
@@ -310,12 +441,12 @@ def merge_into(out, part):
 
 
 # The types of the keys Accoil defines. A value of another type (or an empty
-# string) counts as missing: a required key stops the call, an optional one is
-# left out, so no call body Accoil would refuse is ever sent.
+# string or list) counts as missing: a required key stops the call, an optional
+# one is left out, so no call body Accoil would refuse is ever sent.
 _KEY_TYPES = {
     "userId": str,
-    "groupId": str,
     "anonymousId": str,
+    "groupId": str,
     "event": str,
     "name": str,
     "timestamp": str,
@@ -326,14 +457,148 @@ _KEY_TYPES = {
 }
 
 
+# The key whose list holds the groups, and each group entry's keys (all required) by type.
+_GROUP_LIST_KEY = "groupTraits"
+
+
+_GROUP_ENTRY_TYPES = {
+    "groupId": str,
+    "traits": dict,
+}
+
+
 def accepts(key, value, required=True):
-    """Whether a call body can carry `value` under `key`."""
+    """Whether a call body can carry `value` under `key` (its top level only)."""
     expected = _KEY_TYPES.get(key)
     if expected is None:
         return value is not None and not (required and value == "")
-    return value.__class__ is expected and (expected is not str or value != "")
+    return value.__class__ is expected and (expected is dict or len(value) > 0)
 
 
 def missing_keys(keys, values):
     """The keys whose values a call body cannot carry: why a call was not sent."""
     return tuple(key for key, value in zip(keys, values, strict=True) if not accepts(key, value))
+
+
+# What `value_problem` expects of a value: any value but null, a group entry, or one
+# of an entry's keys (by type).
+_ANY = None
+
+
+_ENTRY = "entry"
+
+
+def _first_problem(key, value):
+    """`value_problem` the slow way: the key path of the first problem, depth first."""
+    pending = [(key, value, _ANY)]
+    if key == _GROUP_LIST_KEY and value.__class__ is list:
+        pending = [(f"{key}[{i}]", item, _ENTRY) for i, item in reversed(list(enumerate(value)))]
+    # A stack emptied depth first. Generated code has no while loop: this for loop
+    # takes the stack's top each time, and ends when pop finds the stack empty.
+    try:
+        for path, item, expect in iter(pending.pop, None):
+            problem = _item_problem(path, item, expect, pending)
+            if problem is not None:
+                return problem
+    except IndexError:
+        return None
+    return None
+
+
+def _holds(key, value):
+    """Whether `value` keeps the contract under `key`: `value_problem`'s verdict, fast."""
+    if key == _GROUP_LIST_KEY and value.__class__ is list:
+        for entry in value:
+            if entry.__class__ is not dict:
+                return False
+            for name, expect in _GROUP_ENTRY_TYPES.items():
+                item = entry.get(name)
+                if item.__class__ is not expect or (expect is not dict and len(item) == 0):
+                    return False
+        containers = list(value)  # the entries' insides, below
+    elif value.__class__ is dict or value.__class__ is list:
+        containers = [value]
+    else:
+        return value is not None
+    for container in containers:  # it grows as the loop finds objects and lists inside
+        items = container.values() if container.__class__ is dict else container
+        if None in items:  # one scan in C; JSON values equal None only when null
+            return False
+        for item in items:
+            if item.__class__ is dict or item.__class__ is list:
+                containers.append(item)
+    return True
+
+
+def _item_problem(path, value, expect, pending):
+    """The problem of one value itself (its key path), or None, after pushing the values
+    inside it onto `pending` (the first on top)."""
+    if value is None:
+        return path
+    if expect is _ENTRY:
+        if value.__class__ is not dict:
+            return path
+        for name in _GROUP_ENTRY_TYPES:
+            if name not in value:
+                return f"{path}.{name}"
+    elif expect is not _ANY and not (
+        value.__class__ is expect and (expect is dict or len(value) > 0)
+    ):
+        return path
+    if value.__class__ is dict:
+        entry = expect is _ENTRY
+        inner = [
+            (f"{path}.{k}", v, _GROUP_ENTRY_TYPES.get(k) if entry else _ANY)
+            for k, v in value.items()
+        ]
+        pending.extend(reversed(inner))
+    elif value.__class__ is list:
+        pending.extend((f"{path}[{i}]", v, _ANY) for i, v in reversed(list(enumerate(value))))
+    return None
+
+
+def body_problem(body, keys):
+    """Leave out the nulls inside the values of `keys` in `body` (null is missing at any
+    depth, as at the top level), then the first key path among them, in the body's
+    order, that still breaks the contract; None when there is none."""
+    for key in keys:
+        value = body.get(key)
+        if value is None or _holds(key, value):
+            continue
+        cleaned = without_nulls(value)
+        if accepts(key, cleaned, False) and _holds(key, cleaned):
+            body[key] = cleaned
+            continue
+        return _first_problem(key, cleaned if accepts(key, cleaned, False) else value)
+    return None
+
+
+def without_nulls(value):
+    """A copy of an object or list with every null inside left out (object keys and list
+    items, however deep); other values as they are. Without recursion: a value may
+    nest deeply."""
+    if value.__class__ is dict:
+        copy = {}
+    elif value.__class__ is list:
+        copy = []
+    else:
+        return value
+    pending = [(value, copy)]
+    # A stack emptied depth first, as in `_first_problem`: no while loop in generated code.
+    try:
+        for source, target in iter(pending.pop, None):
+            into_dict = target.__class__ is dict
+            for key, item in source.items() if source.__class__ is dict else enumerate(source):
+                if item is None:
+                    continue
+                if item.__class__ is dict or item.__class__ is list:
+                    inner = {} if item.__class__ is dict else []
+                    pending.append((item, inner))
+                    item = inner
+                if into_dict:
+                    target[key] = item
+                else:
+                    target.append(item)
+    except IndexError:
+        return copy
+    return copy
