@@ -19,6 +19,8 @@ import json
 import math
 from datetime import UTC, datetime
 
+from accoil_map.runtime.contract import body_problem
+
 
 class RejectEvent(Exception):
     """The event's data cannot be processed."""
@@ -97,30 +99,15 @@ def _str(value) -> str | None:
     return value if value.__class__ is str else _text(value)
 
 
-def _null_path(path: str, value) -> str | None:
-    """The key path of the first null inside `value` (depth first), or None: a call
-    carrying one breaks the Accoil contract and is not sent."""
-    if value is None:
-        return path
-    if value.__class__ is dict:
-        for key, item in value.items():
-            if item is None or item.__class__ is dict or item.__class__ is list:
-                found = _null_path(f"{path}.{key}", item)
-                if found is not None:
-                    return found
-    elif value.__class__ is list:
-        for index, item in enumerate(value):
-            if item is None or item.__class__ is dict or item.__class__ is list:
-                found = _null_path(f"{path}[{index}]", item)
-                if found is not None:
-                    return found
-    return None
-
-
-def _dropped(reasons: list | None, rule: str, path: str) -> list:
-    """Record a call broken inside a value (its key path), and send nothing."""
+def _checked(body: dict, keys: tuple[str, ...], rule: str, reasons: list | None) -> list:
+    """The call, with the nulls inside the values of `keys` left out (null is missing at
+    every depth); nothing, and the key path recorded, when one is still broken. The
+    same check the mapping's contract makes (`accoil_map.runtime.contract`)."""
+    problem = body_problem(body, keys)
+    if problem is None:
+        return [body]
     if reasons is not None:
-        reasons.append((rule, (path,)))
+        reasons.append((rule, (problem,)))
     return []
 
 
@@ -217,9 +204,7 @@ def amplitude(event, reasons: list | None = None) -> list[dict]:
         traits = event.get("user_properties")
         if traits.__class__ is dict:
             body["traits"] = traits
-            broken = _null_path("traits", traits)
-            if broken is not None:
-                return _dropped(reasons, "identify", broken)
+            return _checked(body, ("traits",), "identify", reasons)
         return [body]
     if event_type == "$groupidentify":
         group = _primary_group(event)
@@ -232,10 +217,7 @@ def amplitude(event, reasons: list | None = None) -> list[dict]:
             body["userId"] = user_id
         body["timestamp"] = timestamp
         body["traits"] = group["traits"]
-        broken = _null_path("traits", group["traits"])
-        if broken is not None:
-            return _dropped(reasons, "group", broken)
-        return [body]
+        return _checked(body, ("traits",), "group", reasons)
     event_props = event.get("event_properties")
     if event_props.__class__ is not dict:
         event_props = None
@@ -296,11 +278,8 @@ def amplitude(event, reasons: list | None = None) -> list[dict]:
             traits = dict(found) if found.__class__ is dict else {}
             traits["group_type"] = group_type
             body["groupTraits"] = [{"groupId": group_id, "traits": traits}]
-    broken = _null_path("properties", props) if props else None
-    if broken is None and traits is not None:
-        broken = _null_path("groupTraits[0].traits", traits)
-    if broken is not None:
-        return _dropped(reasons, rule, broken)
+    if props or traits is not None:
+        return _checked(body, ("properties", "groupTraits"), rule, reasons)
     return [body]
 
 
@@ -353,8 +332,7 @@ def segment(event, reasons: list | None = None) -> list[dict]:
         raw = event.get("traits")
         traits = _segment_traits(raw, ("email", "name", "role", "accountStatus", "createdAt"))
         body = {"type": "identify", "userId": user_id, "timestamp": timestamp, "traits": traits}
-        broken = _null_path("traits", traits)
-        return [body] if broken is None else _dropped(reasons, "identify", broken)
+        return _checked(body, ("traits",), "identify", reasons)
     if kind == "group":
         return _segment_group(event, user_id, timestamp, reasons)
     return []
@@ -397,8 +375,7 @@ def _segment_group(event: dict, user_id, timestamp, reasons: list | None) -> lis
         if mrr is not None:
             traits["mrr"] = mrr
     body["traits"] = traits
-    broken = _null_path("traits", traits)
-    return [body] if broken is None else _dropped(reasons, "group", broken)
+    return _checked(body, ("traits",), "group", reasons)
 
 
 # PostHog ---------------------------------------------------------------------

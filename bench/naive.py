@@ -25,10 +25,12 @@ from typing import Any
 
 import jinja2
 import jmespath
+import jmespath.visitor
 import yaml
 
 from accoil_map.language import KEY_TYPES, OPERATORS
 from accoil_map.language import REQUIRED_KEYS as REQUIRED
+from accoil_map.runtime.contract import body_problem
 
 SINGLE_EXPRESSION = re.compile(r"\{\{(.*)\}\}", re.DOTALL)
 
@@ -48,6 +50,22 @@ def _finalize(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return repr(value) if isinstance(value, float) else str(value)
+
+
+class _Interpreter(jmespath.visitor.TreeInterpreter):
+    """jmespath's evaluator, but an ordering comparison of a number with a string is null
+    (the mapping language's rule; jmespath raises TypeError)."""
+
+    def visit_comparator(self, node, value):
+        try:
+            return super().visit_comparator(node, value)
+        except TypeError:
+            return None
+
+
+def search(parsed, event: Any) -> Any:
+    """A compiled JMESPath expression over the event, with the language's comparisons."""
+    return _Interpreter().visit(parsed.parsed, event)
 
 
 def jmespath_true(value: Any) -> bool:
@@ -226,7 +244,7 @@ class NaiveTransform:
             context[name] = self.value(node, event, context)
         payloads = []
         for rule in self.mapping["rules"]:
-            if "when" in rule and not jmespath_true(self.paths[rule["when"]].search(event)):
+            if "when" in rule and not jmespath_true(search(self.paths[rule["when"]], event)):
                 continue
             emit = rule["emit"]
             required = [*REQUIRED[emit["type"]], *rule.get("require", [])]
@@ -240,6 +258,13 @@ class NaiveTransform:
             if missing:
                 if reasons is not None:
                     reasons.append((rule["name"], tuple(missing)))
+                continue
+            # Null is missing at every depth: nulls inside values are left out, and a
+            # call still broken inside is not sent (the contract's own check).
+            problem = body_problem(body, tuple(key for key in body if key != "type"))
+            if problem is not None:
+                if reasons is not None:
+                    reasons.append((rule["name"], (problem,)))
                 continue
             payloads.append(body)
         return payloads
@@ -269,7 +294,7 @@ class NaiveTransform:
     def operator(self, node: dict, event: dict, context: dict) -> Any:
         """The operator part of a value (`path`, `merge`, ...), before its modifiers."""
         if "path" in node:
-            return self.paths[node["path"]].search(event)
+            return search(self.paths[node["path"]], event)
         if "literal" in node:
             return node["literal"]
         if "value" in node:
@@ -291,7 +316,7 @@ class NaiveTransform:
             return merged
         spec = node["groups"]
         return select_groups(
-            self.paths[spec["ids"]].search(event), self.paths[spec["traits"]].search(event), spec
+            search(self.paths[spec["ids"]], event), search(self.paths[spec["traits"]], event), spec
         )
 
     def render(self, text: str, context: dict) -> Any:
