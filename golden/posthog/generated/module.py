@@ -262,15 +262,41 @@ def decode_json(line):
 
 
 if HAS_MSGSPEC:
+    # event['person']['properties']: the keys the rules read
+    _READ_1 = typing.TypedDict(
+        "_READ_1",
+        {
+            "account_status": typing.Any,
+            "created_at": typing.Any,
+            "email": typing.Any,
+            "name": typing.Any,
+            "role": typing.Any,
+        },
+        total=False,
+    )
     # event['person']: the keys the rules read
-    _READ_1 = typing.TypedDict("_READ_1", {"properties": typing.Any}, total=False)
-    # event['properties']: the keys the rules read
     _READ_2 = typing.TypedDict(
-        "_READ_2",
+        "_READ_2", {"properties": _READ_1 | list | str | int | float | bool | None}, total=False
+    )
+    # event['properties']['$group_set']: the keys the rules read
+    _READ_3 = typing.TypedDict(
+        "_READ_3",
+        {
+            "created_at": typing.Any,
+            "mrr": typing.Any,
+            "name": typing.Any,
+            "plan": typing.Any,
+            "status": typing.Any,
+        },
+        total=False,
+    )
+    # event['properties']: the keys the rules read
+    _READ_4 = typing.TypedDict(
+        "_READ_4",
         {
             "$anon_distinct_id": typing.Any,
             "$group_key": typing.Any,
-            "$group_set": typing.Any,
+            "$group_set": _READ_3 | list | str | int | float | bool | None,
             "$pathname": typing.Any,
             "$screen_name": typing.Any,
             "title": typing.Any,
@@ -278,18 +304,18 @@ if HAS_MSGSPEC:
         total=False,
     )
     # event: the keys the rules read
-    _READ_3 = typing.TypedDict(
-        "_READ_3",
+    _READ_5 = typing.TypedDict(
+        "_READ_5",
         {
             "distinct_id": typing.Any,
             "event": typing.Any,
-            "person": _READ_1 | list | str | int | float | bool | None,
-            "properties": _READ_2 | list | str | int | float | bool | None,
+            "person": _READ_2 | list | str | int | float | bool | None,
+            "properties": _READ_4 | list | str | int | float | bool | None,
             "timestamp": typing.Any,
         },
         total=False,
     )
-    decode_with = msgspec.json.Decoder(_READ_3 | list | str | int | float | bool | None).decode
+    decode_with = msgspec.json.Decoder(_READ_5 | list | str | int | float | bool | None).decode
     SELECTOR = None
     SELECTED = ()
     decode_selected = decode_with

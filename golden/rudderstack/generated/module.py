@@ -5,6 +5,16 @@
 # sha256 of the mapping file: fcea96b11612fcda244573dce38ddf8e5d8fcc65aea08da93b2df75505274d32
 """Accoil call bodies from source events, compiled from one accoil-map mapping."""
 
+import json
+import typing
+
+try:  # msgspec decodes only what the mapping reads; without it, json decodes all
+    import msgspec
+except ImportError:
+    HAS_MSGSPEC = False
+else:
+    HAS_MSGSPEC = True
+
 MAPPING_NAME = "rudderstack"
 MAPPING_SOURCE = "segment"
 MAPPING_FILE = "rudderstack.yaml"
@@ -238,6 +248,115 @@ def transform(event, reasons=None):
         body = {"type": "screen", "userId": user_id_14, "name": x_name, "timestamp": v_timestamp}
         return [body]
     return []
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading NDJSON lines: `transform_line(line)` is `transform` of the event on the line.
+# --------------------------------------------------------------------------------------------------
+
+
+class InvalidLine(ValueError):
+    """A line that is not a JSON value this module reads (the message says why)."""
+
+
+def transform_line(line, reasons=None):
+    """`transform` of the event on one NDJSON line (bytes, without or with its line ending).
+
+    Raises InvalidLine for a line that is not JSON, RejectEvent as `transform` does.
+    """
+    return transform(decode_line(line), reasons)
+
+
+def decode_line(line):
+    """The event on one NDJSON line, holding the fields the mapping reads.
+
+    With msgspec, objects the mapping reads only some keys of hold only those
+    keys, and values it does not read are skipped: checked as JSON, never built
+    (an unread number beyond a double's range, or bytes that are not UTF-8 in
+    an unread string, do not refuse the line). Without msgspec, the whole line
+    is decoded. Raises InvalidLine.
+    """
+    try:
+        event = decode_with(line)
+        if SELECTED and event.__class__ is dict and event.get(SELECTOR) in SELECTED:
+            event = decode_selected(line)
+        return event
+    except DECODE_ERRORS as exc:
+        raise InvalidLine(str(exc) or exc.__class__.__name__) from None
+
+
+def json_number(text):
+    """A JSON number with a fraction or exponent, refused beyond a double's range (as msgspec)."""
+    number = float(text)
+    if number - number != 0.0:
+        raise ValueError("Number out of range")
+    return number
+
+
+def json_constant(name):
+    """NaN, Infinity and -Infinity are not JSON (Python's json reads them otherwise)."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_json(line):
+    """The whole line, decoded by the standard library with msgspec's rules for numbers."""
+    return json.loads(line.decode(), parse_float=json_number, parse_constant=json_constant)
+
+
+if HAS_MSGSPEC:
+    # event['context']['traits']: the keys most rules read
+    _READ_1 = typing.TypedDict("_READ_1", {"id": typing.Any, "userId": typing.Any}, total=False)
+    # event['context']: the keys most rules read
+    _READ_2 = typing.TypedDict(
+        "_READ_2", {"traits": _READ_1 | list | str | int | float | bool | None}, total=False
+    )
+    # event: the keys most rules read
+    _READ_3 = typing.TypedDict(
+        "_READ_3",
+        {
+            "context": _READ_2 | list | str | int | float | bool | None,
+            "event": typing.Any,
+            "name": typing.Any,
+            "originalTimestamp": typing.Any,
+            "timestamp": typing.Any,
+            "traits": _READ_1 | list | str | int | float | bool | None,
+            "type": typing.Any,
+            "userId": typing.Any,
+        },
+        total=False,
+    )
+    # event['context']: the keys all the rules read
+    _READ_4 = typing.TypedDict("_READ_4", {"traits": typing.Any}, total=False)
+    # event: the keys all the rules read
+    _READ_5 = typing.TypedDict(
+        "_READ_5",
+        {
+            "anonymousId": typing.Any,
+            "context": _READ_4 | list | str | int | float | bool | None,
+            "event": typing.Any,
+            "groupId": typing.Any,
+            "name": typing.Any,
+            "originalTimestamp": typing.Any,
+            "timestamp": typing.Any,
+            "traits": typing.Any,
+            "type": typing.Any,
+            "userId": typing.Any,
+        },
+        total=False,
+    )
+    decode_with = msgspec.json.Decoder(_READ_3 | list | str | int | float | bool | None).decode
+    # Events whose 'type' is one of these may match rules that
+    # read more: their lines are decoded again, into what every rule reads.
+    SELECTOR = "type"
+    SELECTED = ("group", "identify")
+    decode_selected = msgspec.json.Decoder(_READ_5 | list | str | int | float | bool | None).decode
+    DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
+else:
+    decode_with = decode_json
+    SELECTOR = None
+    SELECTED = ()
+    decode_selected = decode_with
+    DECODE_ERRORS = (ValueError, RecursionError)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,15 +9,15 @@ import json
 import re
 import typing
 
+import jmespath
+import jmespath.exceptions
+
 try:  # msgspec decodes only what the mapping reads; without it, json decodes all
     import msgspec
 except ImportError:
     HAS_MSGSPEC = False
 else:
     HAS_MSGSPEC = True
-
-import jmespath
-import jmespath.exceptions
 
 MAPPING_NAME = "segment"
 MAPPING_SOURCE = "segment"
@@ -263,16 +263,11 @@ def decode_json(line):
 
 
 if HAS_MSGSPEC:
-    # event['context']: the keys the rules read
-    _READ_1 = typing.TypedDict("_READ_1", {"groupId": typing.Any}, total=False)
-    # event: the keys the rules read
-    _READ_2 = typing.TypedDict(
-        "_READ_2",
+    # event: the keys most rules read
+    _READ_1 = typing.TypedDict(
+        "_READ_1",
         {
-            "anonymousId": typing.Any,
-            "context": _READ_1 | list | str | int | float | bool | None,
             "event": typing.Any,
-            "groupId": typing.Any,
             "name": typing.Any,
             "timestamp": typing.Any,
             "traits": typing.Any,
@@ -281,10 +276,12 @@ if HAS_MSGSPEC:
         },
         total=False,
     )
-    decode_with = msgspec.json.Decoder(_READ_2 | list | str | int | float | bool | None).decode
-    SELECTOR = None
-    SELECTED = ()
-    decode_selected = decode_with
+    decode_with = msgspec.json.Decoder(_READ_1 | list | str | int | float | bool | None).decode
+    # Events whose 'type' is one of these may match rules that
+    # read more: their lines are decoded again, into what every rule reads.
+    SELECTOR = "type"
+    SELECTED = ("group",)
+    decode_selected = msgspec.json.Decoder(typing.Any).decode
     DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
 else:
     decode_with = decode_json
