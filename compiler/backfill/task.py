@@ -24,7 +24,7 @@ import orjson
 from ..modules import import_source
 from ..runner import RunStats, process_lines
 from .accoil_import import ImportWriter
-from .adapters import adapted_transform, chosen
+from .adapters import NONE, adapted_transform, chosen
 from .formats import (
     AS_EXPORTED,
     HEAD_BYTES,
@@ -293,7 +293,11 @@ class _Files:
 
 def _transform(lines: Iterable[tuple[int, bytes]], part: Part, settings: Settings) -> PartResult:
     module = _module(settings.program)
-    transform = adapted_transform(module.transform, chosen(settings.adapter, part.shape))
+    adapter = chosen(settings.adapter, part.shape)
+    transform = adapted_transform(module.transform, adapter)
+    # As `run` reads a line (only the fields the mapping reads), unless an adapter
+    # reshapes the whole event first.
+    decode = module.decode_line if adapter == NONE else None
     files = _Files(settings, part.name)
     not_imported = Counter()
     try:
@@ -313,7 +317,7 @@ def _transform(lines: Iterable[tuple[int, bytes]], part: Part, settings: Setting
                 files.reject(orjson.dumps(record) + b"\n")
 
             write = ImportWriter(files.writer, refuse).write
-        stats = process_lines(transform, module.RejectEvent, lines, write, files.reject)
+        stats = process_lines(transform, module.RejectEvent, lines, write, files.reject, decode)
         outputs = files.commit()
     except BaseException:
         files.abort()

@@ -113,9 +113,12 @@ class EventCalls:
 
         ordinal = 0
         transform, reject_error = self.module.transform, self.module.RejectEvent
+        decode = self.module.decode_line  # as `run` reads a line
         while chunk := list(itertools.islice(numbered, self.CHUNK_LINES)):
             self.stats.merge(
-                process_lines(transform, reject_error, tracked(chunk), write, self.write_reject)
+                process_lines(
+                    transform, reject_error, tracked(chunk), write, self.write_reject, decode
+                )
             )
             for line, data in written:
                 for body in data.splitlines():

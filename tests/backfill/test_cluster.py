@@ -47,6 +47,11 @@ def amplitude_inputs(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
     lines = ndjson(events("amplitude", 1600))
     parts = lines.splitlines(keepends=True)
     bad = b'{"event_type": "Report Created", "user_id": \n\n[1, 2]\n'  # bad JSON, blank, not an object
+    # Values the mapping does not read are not converted, as `run` reads a line: an
+    # infinite number, an integer past 64 bits, bytes that are not UTF-8.
+    known = b'"event_type": "Report Created", "user_id": "u1", "event_time": "2024-05-01 12:00:00"'
+    bad += b"{" + known + b', "unread": 1e400, "big": 123456789012345678901234567890}\n'
+    bad += b"{" + known + b', "unread": "\xff"}\n'
     contents = {
         "a.ndjson": b"".join(parts[:150]),
         "b.ndjson.gz": b"".join(parts[150:400]),
