@@ -102,12 +102,23 @@ class DiffReport:
         return sorted(self.keys.items(), key=lambda item: (-sum(item[1].values()), item[0]))
 
 
-def outcome(transform: Callable, reject_error: type[Exception], raw: bytes) -> Outcome:
-    """Run one module over one NDJSON line (as `run` does) and keep what it made."""
+def outcome(
+    transform: Callable,
+    reject_error: type[Exception],
+    raw: bytes,
+    decode: Callable[[bytes], object] = orjson.loads,
+) -> Outcome:
+    """Run one module over one NDJSON line (as `run` does) and keep what it made.
+
+    `decode` is the module's `decode_line` where `run` would use it: a line it
+    refuses gets orjson's verdict, as in `runner.process_lines`."""
     try:
-        event = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return Outcome(rejected=f"invalid JSON: {exc}")
+        event = decode(raw)
+    except ValueError:
+        try:
+            event = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return Outcome(rejected=f"invalid JSON: {exc}")
     reasons: list = []
     try:
         calls = transform(event, reasons)
@@ -134,8 +145,9 @@ def diff_modules(
         if not raw.strip():
             continue
         report.events += 1
-        before = outcome(old.transform, old.RejectEvent, raw)
-        after = outcome(new.transform, new.RejectEvent, raw)
+        # Each module reads the line as `run` does: only the fields it reads.
+        before = outcome(old.transform, old.RejectEvent, raw, old.decode_line)
+        after = outcome(new.transform, new.RejectEvent, raw, new.decode_line)
         if before == after:
             report.unchanged += 1
         else:

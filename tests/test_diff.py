@@ -295,3 +295,14 @@ def test_cli_base_revision(tmp_path, capsys):
 def test_cli_needs_new_or_base(argv, capsys):
     assert main([*argv, "-i", str(SAMPLES)]) == 2
     assert "diff needs OLD NEW, or MAPPING --base GIT_REF" in capsys.readouterr().err
+
+
+def test_lines_are_read_as_run_reads_them():
+    """A value the mappings do not read (an infinite number) does not refuse the line in
+    `run`, so `diff` compares the calls of that line too."""
+    event = orjson.loads(SAMPLES.read_bytes().splitlines()[0])
+    event["user_properties"] = {**(event.get("user_properties") or {}), "plan_type": "pro"}
+    raw = orjson.dumps(event)[:-1] + b', "unread": 1e400}'
+    report = diff_modules(OLD, NEW, [(1, raw)], "old", "new")
+    assert (report.events, report.changed) == (1, 1)
+    assert "track.properties.plan" in report.keys

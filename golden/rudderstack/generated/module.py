@@ -513,10 +513,11 @@ def body_problem(body, keys):
         if value is None or _holds(key, value):
             continue
         cleaned = without_nulls(value)
-        if accepts(key, cleaned, False) and _holds(key, cleaned):
+        carried = accepts(key, cleaned, False)
+        if carried and _holds(key, cleaned):
             body[key] = cleaned
             continue
-        return _first_problem(key, cleaned if accepts(key, cleaned, False) else value)
+        return _first_problem(key, cleaned if carried else value)
     return None
 
 
