@@ -96,7 +96,7 @@ def open_input(path: str) -> BinaryIO:
     if path == "-":  # its descriptor, unbuffered below ours: a read returns what has come
         stream = io.BufferedReader(io.FileIO(sys.stdin.fileno(), "rb", closefd=False), 1 << 20)
     else:
-        stream = open(path, "rb")  # noqa: SIM115
+        stream = open(path, "rb", buffering=1 << 18)  # noqa: SIM115
     try:
         gzipped = stream.peek(2)[:2] == GZIP_MAGIC
     except OSError:  # e.g. a directory opens, then cannot be read
@@ -131,6 +131,15 @@ class LongLine:
 _READ_ERRORS = (OSError, EOFError, zlib.error)
 
 
+@dataclass(frozen=True)
+class Lines:
+    """Whole lines of the input from line `first_line`, each with its newline (the
+    input's last line may lack one)."""
+
+    first_line: int
+    lines: list[bytes]
+
+
 def _read_problem(error: Exception) -> str:
     if isinstance(error, EOFError):
         return "the gzip data ends early (a truncated file?)"
@@ -139,6 +148,27 @@ def _read_problem(error: Exception) -> str:
     if isinstance(error, zlib.error):
         return f"corrupt gzip data ({error})"
     return error.strerror or str(error)
+
+
+def count_newlines(data: bytes, start: int = 0, end: int | None = None) -> int:
+    """The newlines in `data[start:end]`."""
+    end = len(data) if end is None else end
+    find = data.find
+    at = find(b"\n", start, end)
+    if 0 <= at - start < _LONG_LINE:
+        # bytes.count tests byte by byte (about 0.3 ns a byte here): fastest on short lines
+        return data.count(b"\n", start, end)
+    # find skips to each newline with memchr (about 0.1 µs a line): fastest on long lines
+    count = 0
+    while at >= 0:
+        count += 1
+        at = find(b"\n", at + 1, end)
+    return count
+
+
+#: A line at least this long (its first in a block) makes `count_newlines` jump
+#: from newline to newline rather than test every byte.
+_LONG_LINE = 400
 
 
 def read_blocks(
@@ -203,7 +233,7 @@ def read_blocks(
                 parts_first, parts_offset = number, offset + start
             parts.append(data[start:end] if start or end < len(data) else data)
             held += end - start
-            number += data.count(b"\n", start, end)
+            number += count_newlines(data, start, end)
         if end < len(data):
             pending, pending_bytes = [data[end:]], len(data) - end
         offset += end
@@ -218,6 +248,58 @@ def read_blocks(
         parts.append(b"".join(pending))
     if parts:
         yield Block(parts_first, parts_offset, b"".join(parts))
+
+
+def read_lines(
+    stream: BinaryIO, size: int = CHUNK_BYTES, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[Lines | LongLine]:
+    """The input as Lines (about `size` bytes each) and LongLines, in order: the lines
+    `read_blocks` gives, for a reader in this process.
+
+    The buffered reader cuts the lines in C (`readline` with a limit, so a line over
+    `max_line_bytes` is never held whole): no block is joined, sliced and cut into
+    lines again, which costs `read_blocks` about 0.3 µs a line of 1 KB. When the input
+    cannot be read to its end, the lines before are yielded, then InputError.
+    """
+    readline = stream.readline
+    limit = max_line_bytes + 1  # its newline, or one byte too many
+    number = 1  # the number of the next line
+    lines: list[bytes] = []
+    held = 0
+    while True:
+        try:
+            line = readline(limit)
+            if len(line) == limit and line[-1] != 10:  # over the limit, its newline unread
+                if lines:  # the lines before it go out first: output keeps input order
+                    yield Lines(number - len(lines), lines)
+                    lines, held = [], 0
+                yield LongLine(number, _skip_line(readline, limit, len(line)))
+                number += 1
+                continue
+        except _READ_ERRORS as error:
+            if lines:
+                yield Lines(number - len(lines), lines)
+            raise InputError(_read_problem(error), number - 1) from None
+        if not line:
+            break
+        lines.append(line)
+        number += 1
+        held += len(line)
+        if held >= size:
+            yield Lines(number - len(lines), lines)
+            lines, held = [], 0
+    if lines:
+        yield Lines(number - len(lines), lines)
+
+
+def _skip_line(readline: Callable[[int], bytes], limit: int, length: int) -> int:
+    """Read the rest of a long line, `length` bytes of which are read, in pieces of at
+    most `limit` bytes: its length without the newline."""
+    while piece := readline(limit):
+        if piece[-1] == 10:
+            return length + len(piece) - 1
+        length += len(piece)
+    return length
 
 
 def long_line_outcome(line: LongLine, max_line_bytes: int) -> tuple[bytes, bytes, RunStats]:
@@ -358,15 +440,18 @@ def process_lines(
 
 
 def transform_block(
-    module, first_line: int, block: bytes, keep_rejects: bool
+    module, first_line: int, lines: Iterable[bytes], keep_rejects: bool
 ) -> tuple[bytes, bytes, RunStats]:
-    """Transform a block of whole lines: (payload lines, reject records, counts).
+    """Transform whole lines, the first numbered `first_line`: (payload lines, reject
+    records, counts).
 
     The module's `decode_line` reads each line; the cyclic garbage collector is
     paused for the block (the decoded events hold no cycles; collecting them as
-    they come costs a fifth of the time).
+    they come costs a fifth of the time). Payload lines are copied into one
+    buffer as they come: a list holding each `orjson.dumps` result until the
+    block is joined cost more per call (about 1.3 µs here) than the transform.
     """
-    out: list[bytes] = []
+    out = io.BytesIO()
     rejects: list[bytes] = []
     paused = gc.isenabled()
     gc.disable()
@@ -374,15 +459,15 @@ def transform_block(
         stats = process_lines(
             module.transform,
             module.RejectEvent,
-            enumerate(io.BytesIO(block), first_line),  # lines as a file gives them
-            out.append,
+            enumerate(lines, first_line),
+            out.write,
             rejects.append if keep_rejects else None,
             module.decode_line,
         )
     finally:
         if paused:
             gc.enable()
-    return b"".join(out), b"".join(rejects), stats
+    return out.getvalue(), b"".join(rejects), stats
 
 
 def run_stream(
@@ -399,11 +484,11 @@ def run_stream(
     failed (RunError, KeyboardInterrupt) can still say how far it got.
     """
     stats = RunStats() if stats is None else stats
-    for piece in read_blocks(infile, CHUNK_BYTES, max_line_bytes):
+    for piece in read_lines(infile, CHUNK_BYTES, max_line_bytes):
         if isinstance(piece, LongLine):
             result = long_line_outcome(piece, max_line_bytes)
         else:
-            result = transform_block(module, piece.first_line, piece.data, rejects is not None)
+            result = transform_block(module, piece.first_line, piece.lines, rejects is not None)
         _write_result(result, outfile, rejects, stats)
     return stats
 
@@ -469,7 +554,7 @@ def _read_at(fd: int, offset: int, length: int) -> bytes:
 def _run_chunk(module, fd: int | None, job: _Job, keep_rejects: bool):
     """Transform one chunk: (payload lines, reject records, counts)."""
     block = job.data if fd is None else _read_at(fd, job.offset, job.length)
-    return transform_block(module, job.first_line, block, keep_rejects)
+    return transform_block(module, job.first_line, io.BytesIO(block), keep_rejects)  # its lines
 
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # the main process's to handle, not a worker's

@@ -26,7 +26,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from accoil_map.runner import LongLine, open_input, read_blocks, run_parallel, run_stream
+from accoil_map.runner import (
+    Lines,
+    LongLine,
+    open_input,
+    read_blocks,
+    read_lines,
+    run_parallel,
+    run_stream,
+)
 from accoil_map.schema import payload_schema
 from tests.conftest import MAPPINGS, ROOT, compiled
 
@@ -577,22 +585,32 @@ class _ShortReads(io.RawIOBase):
     limit=st.integers(1, 40),
     reads=st.lists(st.integers(1, 50), max_size=5),
 )
-def test_read_blocks_gives_every_line_once_and_long_ones_by_number(
+def test_readers_give_every_line_once_and_long_ones_by_number(
     lines, newline_at_end, size, limit, reads
 ):
-    """Blocks of whole lines at their offsets, and a LongLine (number, length) for each
-    line over the limit, in input order, whatever the reads return."""
+    """Blocks of whole lines at their offsets (`read_blocks`) or lists of them
+    (`read_lines`), and a LongLine (number, length) for each line over the limit, in
+    input order, whatever the reads return."""
     data = b"\n".join(lines) + (b"\n" if newline_at_end and lines else b"")
     expected = []
     for number, line in enumerate(io.BytesIO(data), 1):  # split at b"\n" only
         content = line.rstrip(b"\n")
         expected.append(("long", number, len(content)) if len(content) > limit else ("line", number, line))
+    assert _read_pieces(read_blocks, data, reads, size, limit) == expected
+    assert _read_pieces(read_lines, data, reads, size, limit) == expected
+
+
+def _read_pieces(reader, data: bytes, reads: list[int], size: int, limit: int) -> list:
+    """("line", number, bytes) and ("long", number, length) for what a reader gives."""
     got = []
     stream = io.BufferedReader(_ShortReads(data, reads), buffer_size=16)
-    for piece in read_blocks(stream, size, limit):
+    for piece in reader(stream, size, limit):
         if isinstance(piece, LongLine):
             got.append(("long", piece.number, piece.length))
             continue
+        if isinstance(piece, Lines):
+            got += [("line", piece.first_line + n, line) for n, line in enumerate(piece.lines)]
+            continue
         assert data[piece.offset : piece.offset + len(piece.data)] == piece.data
         got += [("line", piece.first_line + n, line) for n, line in enumerate(io.BytesIO(piece.data))]
-    assert got == expected
+    return got

@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 import orjson
 
+from ..runner import count_newlines
 from .extra import require_parquet
 from .formats import GZIP, GZIP_MAGIC, PLAIN, ZSTD, UnknownFormat
 from .inputs import _is_local, filesystem
@@ -169,9 +170,9 @@ def scan_plain(raw: BinaryIO, split_bytes: int) -> tuple[str, int, list[Chunk]]:
         while (cut := block.find(b"\n", max(start + split_bytes - position, 0))) >= 0:
             end = position + cut + 1
             chunks.append(Chunk(start, end - start, first))
-            first = 1 + newlines + block.count(b"\n", 0, cut + 1)
+            first = 1 + newlines + count_newlines(block, 0, cut + 1)
             start = end
-        newlines += block.count(b"\n")
+        newlines += count_newlines(block)
         position += len(block)
     if position > start:
         chunks.append(Chunk(start, position - start, first))

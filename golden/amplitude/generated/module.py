@@ -636,24 +636,35 @@ def _first_problem(key, value):
 
 def _holds(key, value):
     """Whether `value` keeps the contract under `key`: `value_problem`'s verdict, fast."""
-    if key == _GROUP_LIST_KEY and value.__class__ is list:
-        for entry in value:
-            if entry.__class__ is not dict:
+    if value.__class__ is dict:  # most often an object of plain values: one pass, no list
+        for item in value.values():
+            if item is None:
                 return False
-            for name, expect in _GROUP_ENTRY_TYPES.items():
-                item = entry.get(name)
-                if item.__class__ is not expect or (expect is not dict and len(item) == 0):
-                    return False
-        containers = list(value)  # the entries' insides, below
-    elif value.__class__ is dict or value.__class__ is list:
-        containers = [value]
-    else:
+            if item.__class__ is dict or item.__class__ is list:
+                return _all_hold([value])
+        return True
+    if value.__class__ is not list:
         return value is not None
-    for container in containers:  # it grows as the loop finds objects and lists inside
-        items = container.values() if container.__class__ is dict else container
-        if None in items:  # one scan in C; JSON values equal None only when null
+    if key != _GROUP_LIST_KEY:
+        return _all_hold([value])
+    for entry in value:
+        if entry.__class__ is not dict:
             return False
-        for item in items:
+        for name, expect in _GROUP_ENTRY_TYPES.items():
+            item = entry.get(name)
+            if item.__class__ is not expect or (expect is not dict and len(item) == 0):
+                return False
+    return _all_hold(list(value))  # the entries' insides
+
+
+def _all_hold(containers):
+    """Whether no null is inside these objects and lists, however deep."""
+    # `is None` in the loop that looks for containers anyway: `None in items` costs
+    # a rich comparison per item, more than the test here.
+    for container in containers:  # it grows as the loop finds objects and lists inside
+        for item in container.values() if container.__class__ is dict else container:
+            if item is None:
+                return False
             if item.__class__ is dict or item.__class__ is list:
                 containers.append(item)
     return True
