@@ -111,12 +111,12 @@ def open_input(path: str) -> BinaryIO:
 
 
 @dataclass(frozen=True)
-class Block:
-    """Whole lines of the input, from line `first_line`, which starts at byte `offset`."""
+class Span:
+    """Whole lines of a plain file, from line `first_line`: `length` bytes at `offset`."""
 
     first_line: int
     offset: int
-    data: bytes
+    length: int
 
 
 @dataclass(frozen=True)
@@ -171,95 +171,64 @@ def count_newlines(data: bytes, start: int = 0, end: int | None = None) -> int:
 _LONG_LINE = 400
 
 
-def read_blocks(
+def scan_lines(
     stream: BinaryIO, size: int = CHUNK_BYTES, max_line_bytes: int = MAX_LINE_BYTES
-) -> Iterator[Block | LongLine]:
-    """The input as Blocks of whole lines (about `size` bytes each) and LongLines, in order.
+) -> Iterator[Span | LongLine]:
+    """Where the input's lines are, as Spans of whole lines (about `size` bytes each)
+    and LongLines, in order: what a parallel run's main process needs of a plain file,
+    whose workers read their spans themselves.
 
-    A line of more than `max_line_bytes` bytes (its newline not counted) becomes
-    a LongLine and is never held whole: it is read in pieces and skipped to its
-    newline. Memory stays within about `size` + `max_line_bytes`. When the input
-    cannot be read to its end, the lines before are yielded, then InputError.
+    Nothing is copied or kept but the block being read: the scan jumps from newline
+    to newline (find, with memchr) and measures each line on the way. When the input
+    cannot be read to its end, the spans before are yielded, then InputError.
     """
-    # A read is never longer than the limit, so a line inside one read is within
-    # it: only a line that spans reads has to be measured.
-    step = min(size, max_line_bytes)
-    number = 1  # the line that starts at `offset`, the first byte not yet in `parts`
-    offset = 0
-    pending: list[bytes] = []  # the start of line `number`, whose newline is not read yet
-    pending_bytes = 0
-    skipped: int | None = None  # bytes of line `number` skipped so far, when it is too long
-    parts: list[bytes] = []  # whole lines ready to go out
-    parts_first = parts_offset = held = 0
+    number = 1  # the number of the line that starts at `start`
+    start = 0  # where the line being scanned starts
+    first, offset = 1, 0  # the span being gathered: lines first..number-1, from offset
+    position = 0  # where the block starts
     while True:
         try:
-            # read1: one read of the source, so a gzip error after good data loses none of it
-            block = stream.read1(step)
+            block = stream.read(size)
         except _READ_ERRORS as error:
-            if parts:
-                yield Block(parts_first, parts_offset, b"".join(parts))
+            if start > offset:
+                yield Span(first, offset, start - offset)
             raise InputError(_read_problem(error), number - 1) from None
         if not block:
             break
-        first = block.find(b"\n")
-        if first < 0:  # line `number` goes on
-            if skipped is not None:
-                skipped += len(block)
-                continue
-            pending.append(block)
-            pending_bytes += len(block)
-            if pending_bytes > max_line_bytes:
-                skipped, pending, pending_bytes = pending_bytes, [], 0
-                if parts:  # the lines before it go out first: output keeps input order
-                    yield Block(parts_first, parts_offset, b"".join(parts))
-                    parts, held = [], 0
-            continue
-        if skipped is not None or pending_bytes + first > max_line_bytes:
-            if parts:
-                yield Block(parts_first, parts_offset, b"".join(parts))
-                parts, held = [], 0
-            length = (pending_bytes if skipped is None else skipped) + first
-            yield LongLine(number, length)
+        find = block.find
+        at = find(b"\n")
+        while at >= 0:
+            end = position + at  # where the newline is
+            if end - start > max_line_bytes:
+                if start > offset:  # the lines before it go out first
+                    yield Span(first, offset, start - offset)
+                yield LongLine(number, end - start)
+                first, offset = number + 1, end + 1
             number += 1
-            offset += length - first  # now the offset of block[0]
-            skipped, pending, pending_bytes = None, [], 0
-            data, start = block, first + 1
-        else:
-            data = b"".join([*pending, block]) if pending else block
-            pending, pending_bytes, start = [], 0, 0
-        end = data.rfind(b"\n") + 1
-        if end > start:
-            if not parts:
-                parts_first, parts_offset = number, offset + start
-            parts.append(data[start:end] if start or end < len(data) else data)
-            held += end - start
-            number += count_newlines(data, start, end)
-        if end < len(data):
-            pending, pending_bytes = [data[end:]], len(data) - end
-        offset += end
-        if held >= size // 2:
-            yield Block(parts_first, parts_offset, b"".join(parts))
-            parts, held = [], 0
-    if skipped is not None:
-        yield LongLine(number, skipped)
-    elif pending:  # the last line, without a newline
-        if not parts:
-            parts_first, parts_offset = number, offset
-        parts.append(b"".join(pending))
-    if parts:
-        yield Block(parts_first, parts_offset, b"".join(parts))
+            start = end + 1
+            if start - offset >= size:
+                yield Span(first, offset, start - offset)
+                first, offset = number, start
+            at = find(b"\n", at + 1)
+        position += len(block)
+    if position - start > max_line_bytes:  # the last line, without a newline
+        if start > offset:
+            yield Span(first, offset, start - offset)
+        yield LongLine(number, position - start)
+    elif position > offset:
+        yield Span(first, offset, position - offset)
 
 
 def read_lines(
     stream: BinaryIO, size: int = CHUNK_BYTES, max_line_bytes: int = MAX_LINE_BYTES
 ) -> Iterator[Lines | LongLine]:
-    """The input as Lines (about `size` bytes each) and LongLines, in order: the lines
-    `read_blocks` gives, for a reader in this process.
+    """The input as Lines (about `size` bytes each) and LongLines, in order.
 
-    The buffered reader cuts the lines in C (`readline` with a limit, so a line over
-    `max_line_bytes` is never held whole): no block is joined, sliced and cut into
-    lines again, which costs `read_blocks` about 0.3 µs a line of 1 KB. When the input
-    cannot be read to its end, the lines before are yielded, then InputError.
+    A line of more than `max_line_bytes` bytes (its newline not counted) becomes a
+    LongLine and is never held whole: the buffered reader cuts lines in C, with
+    `readline` limited to one byte more than a line may have, and a longer line is
+    read on in such pieces to its newline. When the input cannot be read to its end,
+    the lines before are yielded, then InputError.
     """
     readline = stream.readline
     limit = max_line_bytes + 1  # its newline, or one byte too many
@@ -518,13 +487,18 @@ class _Job:
 def _jobs(infile: BinaryIO, size: int, fd: int | None, max_line_bytes: int):
     """The input's chunks as jobs (by position in a plain file `fd`, else with their
     bytes), and its over-long lines as LongLines."""
-    for piece in read_blocks(infile, size, max_line_bytes):
+    if fd is not None:
+        for piece in scan_lines(infile, size, max_line_bytes):
+            if isinstance(piece, LongLine):
+                yield piece
+            else:
+                yield _Job(piece.first_line, offset=piece.offset, length=piece.length)
+        return
+    for piece in read_lines(infile, size, max_line_bytes):
         if isinstance(piece, LongLine):
             yield piece
-        elif fd is None:
-            yield _Job(piece.first_line, data=piece.data)
         else:
-            yield _Job(piece.first_line, offset=piece.offset, length=len(piece.data))
+            yield _Job(piece.first_line, data=b"".join(piece.lines))
 
 
 def _regular_file(stream: BinaryIO) -> int | None:

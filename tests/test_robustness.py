@@ -30,10 +30,10 @@ from accoil_map.runner import (
     Lines,
     LongLine,
     open_input,
-    read_blocks,
     read_lines,
     run_parallel,
     run_stream,
+    scan_lines,
 )
 from accoil_map.schema import payload_schema
 from tests.conftest import MAPPINGS, ROOT, compiled
@@ -588,15 +588,15 @@ class _ShortReads(io.RawIOBase):
 def test_readers_give_every_line_once_and_long_ones_by_number(
     lines, newline_at_end, size, limit, reads
 ):
-    """Blocks of whole lines at their offsets (`read_blocks`) or lists of them
-    (`read_lines`), and a LongLine (number, length) for each line over the limit, in
-    input order, whatever the reads return."""
+    """Lists of whole lines (`read_lines`) or where they are (`scan_lines`), and a
+    LongLine (number, length) for each line over the limit, in input order, whatever
+    the reads return."""
     data = b"\n".join(lines) + (b"\n" if newline_at_end and lines else b"")
     expected = []
     for number, line in enumerate(io.BytesIO(data), 1):  # split at b"\n" only
         content = line.rstrip(b"\n")
         expected.append(("long", number, len(content)) if len(content) > limit else ("line", number, line))
-    assert _read_pieces(read_blocks, data, reads, size, limit) == expected
+    assert _read_pieces(scan_lines, data, reads, size, limit) == expected
     assert _read_pieces(read_lines, data, reads, size, limit) == expected
 
 
@@ -611,6 +611,6 @@ def _read_pieces(reader, data: bytes, reads: list[int], size: int, limit: int) -
         if isinstance(piece, Lines):
             got += [("line", piece.first_line + n, line) for n, line in enumerate(piece.lines)]
             continue
-        assert data[piece.offset : piece.offset + len(piece.data)] == piece.data
-        got += [("line", piece.first_line + n, line) for n, line in enumerate(io.BytesIO(piece.data))]
+        span = data[piece.offset : piece.offset + piece.length]
+        got += [("line", piece.first_line + n, line) for n, line in enumerate(io.BytesIO(span))]
     return got
