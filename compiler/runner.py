@@ -368,7 +368,7 @@ def process_lines(
     loads, dumps, newline = orjson.loads, orjson.dumps, orjson.OPT_APPEND_NEWLINE
     decode = decode or loads
     reasons: list = []
-    count = emitted = calls = 0  # locals: the loop runs once per line
+    count = calls = 0  # locals: the loop runs once per line; `emitted` is derived after it
     for lineno, raw in lines:
         count += 1
         try:
@@ -381,10 +381,13 @@ def process_lines(
                 continue
         try:
             payloads = transform(event, reasons)
-            if len(payloads) == 1:
-                write(dumps(payloads[0], option=newline))
-            elif payloads:  # all of an event's calls, or (if one fails) none
-                write(b"".join([dumps(payload, option=newline) for payload in payloads]))
+            if payloads:  # all of an event's calls, or (if one fails) none
+                write(
+                    dumps(payloads[0], option=newline)
+                    if len(payloads) == 1
+                    else b"".join([dumps(payload, option=newline) for payload in payloads])
+                )
+                calls += len(payloads)
         except reject_error as exc:
             outcomes.reject(lineno, str(exc), raw)
         except orjson.JSONEncodeError as exc:
@@ -392,18 +395,17 @@ def process_lines(
         except (RecursionError, MemoryError, ValueError, TypeError) as exc:
             outcomes.reject(lineno, f"unreadable event data ({type(exc).__name__}: {exc})", raw)
         else:
-            if payloads:
-                emitted += 1
-                calls += len(payloads)
-            elif not reasons:
-                outcomes.skip(lineno, raw)
             if reasons:
                 outcomes.drops(lineno, reasons, raw, bool(payloads))
-        if reasons:  # also after a rejection: the event may have recorded some first
-            reasons.clear()
+                reasons.clear()
+            elif not payloads:
+                outcomes.skip(lineno, raw)
+            continue
+        reasons.clear()  # after a rejection: the event may have recorded some first
     stats = outcomes.stats
     stats.lines += count
-    stats.emitted += emitted
+    # Every line is emitted, skipped, rejected or blank: the loop counts only the others.
+    stats.emitted += count - stats.skipped - stats.rejected - stats.blank
     stats.calls += calls
     return stats
 

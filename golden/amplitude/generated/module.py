@@ -636,25 +636,40 @@ def _first_problem(key, value):
 
 def _holds(key, value):
     """Whether `value` keeps the contract under `key`: `value_problem`'s verdict, fast."""
-    if value.__class__ is dict:  # most often an object of plain values: one pass, no list
-        for item in value.values():
-            if item is None:
-                return False
-            if item.__class__ is dict or item.__class__ is list:
-                return _all_hold([value])
-        return True
+    if value.__class__ is dict:
+        return _object_holds(value)
     if value.__class__ is not list:
         return value is not None
     if key != _GROUP_LIST_KEY:
         return _all_hold([value])
     for entry in value:
-        if entry.__class__ is not dict:
+        if not _entry_holds(entry):
             return False
-        for name, expect in _GROUP_ENTRY_TYPES.items():
-            item = entry.get(name)
-            if item.__class__ is not expect or (expect is not dict and len(item) == 0):
-                return False
-    return _all_hold(list(value))  # the entries' insides
+    return True
+
+
+def _object_holds(value):
+    """Whether no null is inside an object, however deep."""
+    for item in value.values():  # most often plain values: one pass, no work list
+        if item is None:
+            return False
+        if item.__class__ is dict or item.__class__ is list:
+            return _all_hold([value])
+    return True
+
+
+def _entry_holds(entry):
+    """Whether a group entry has its keys, of their types, and no null inside."""
+    if entry.__class__ is not dict:
+        return False
+    for name, expect in _GROUP_ENTRY_TYPES.items():
+        item = entry.get(name)
+        if item.__class__ is not expect or (expect is not dict and len(item) == 0):
+            return False
+        if expect is dict and not _object_holds(item):
+            return False
+    # An entry of its own keys only (as select_groups builds them) is checked whole now.
+    return len(entry) == len(_GROUP_ENTRY_TYPES) or _all_hold([entry])
 
 
 def _all_hold(containers):
