@@ -18,8 +18,12 @@ from .expressions import ExpressionWriter
 from .facts import Defines, always_accepted, proven_clean, text_or_missing
 from .plan import Plan
 
-# A test of the contract as Python source, and its negation.
-_NEGATION = {"is": "is not", "is not": "is", "==": "!=", "!=": "=="}
+# The tests a value fails the contract by, as (fails, holds) source templates. After
+# the type test, emptiness: CPython specialises `== ''` for str; a list's truth value
+# is cheaper than `!= []`, which builds a list each time.
+_NULL = ("{} is None", "{} is not None")
+_EMPTY_TEXT = ("{} == ''", "{} != ''")
+_EMPTY_AFTER_TYPE = {str: [_EMPTY_TEXT], list: [("not {}", "{}")]}
 
 
 def contract_test(key: str, name: str, required: bool, holds: bool) -> str:
@@ -27,18 +31,16 @@ def contract_test(key: str, name: str, required: bool, holds: bool) -> str:
     as `runtime.contract.accepts` decides."""
     expected = language.KEY_TYPES.get(key)
     if expected is None:
-        failing = [("is", "None")] + ([("==", "''")] if required else [])
+        tests = [_NULL, *([_EMPTY_TEXT] if required else [])]
     else:
-        empty = {str: [("==", "''")], list: [("==", "[]")]}.get(expected, [])
-        failing = [("is not", expected.__name__), *empty]
+        type_name = expected.__name__
+        tests = [
+            (f"{{}}.__class__ is not {type_name}", f"{{}}.__class__ is {type_name}"),
+            *_EMPTY_AFTER_TYPE.get(expected, []),
+        ]
     if holds:
-        return " and ".join(f"{_subject(name, op)} {_NEGATION[op]} {rhs}" for op, rhs in failing)
-    return " or ".join(f"{_subject(name, op)} {op} {rhs}" for op, rhs in failing)
-
-
-def _subject(name: str, operator: str) -> str:
-    # A type test reads the value's class; the other tests read the value.
-    return f"{name}.__class__" if operator == "is not" else name
+        return " and ".join(test.format(name) for _, test in tests)
+    return " or ".join(test.format(name) for test, _ in tests)
 
 
 class RuleWriter:

@@ -85,7 +85,7 @@ def transform(event, reasons=None):
         v_primary_group = first_group(
             event.get("groups"), event.get("group_properties"), "group_type"
         )
-        if v_primary_group.__class__ is list and v_primary_group != []:
+        if v_primary_group.__class__ is list and v_primary_group:
             body["groupTraits"] = v_primary_group
         problem = body_problem(body, _CHECK_1)
         if problem is not None:
@@ -150,7 +150,7 @@ def transform(event, reasons=None):
         v_primary_group = first_group(
             event.get("groups"), event.get("group_properties"), "group_type"
         )
-        if v_primary_group.__class__ is list and v_primary_group != []:
+        if v_primary_group.__class__ is list and v_primary_group:
             body["groupTraits"] = v_primary_group
         problem = body_problem(body, _CHECK_1)
         if problem is not None:
