@@ -363,6 +363,10 @@ def process_lines(
     `decode` (a module's `decode_line`) reads the fields the mapping reads; a line it
     refuses (ValueError) gets orjson's verdict on the whole line, so invalid lines are
     rejected with the words of a full parse. Without `decode`, orjson parses every line.
+
+    The transform does not look for nulls inside values (the contract's costliest
+    check, a walk of every value in Python): a JSON line without the token `null`
+    has none, and an event whose lines have it is transformed again with the check.
     """
     outcomes = _Outcomes(write_reject)
     loads, dumps, newline = orjson.loads, orjson.dumps, orjson.OPT_APPEND_NEWLINE
@@ -380,14 +384,16 @@ def process_lines(
                 outcomes.bad_json(lineno, raw, exc)
                 continue
         try:
-            payloads = transform(event, reasons)
+            payloads = transform(event, reasons, False)  # nulls inside: looked for below
             if payloads:  # all of an event's calls, or (if one fails) none
-                write(
-                    dumps(payloads[0], option=newline)
-                    if len(payloads) == 1
-                    else b"".join([dumps(payload, option=newline) for payload in payloads])
+                data = (
+                    dumps(payloads[0], option=newline) if len(payloads) == 1 else _lines(payloads)
                 )
-                calls += len(payloads)
+                if b"null" in data:  # a null inside a value (or the word in a string)
+                    payloads, data = _checked(transform, event, reasons)
+                if payloads:
+                    write(data)
+                    calls += len(payloads)
         except reject_error as exc:
             outcomes.reject(lineno, str(exc), raw)
         except orjson.JSONEncodeError as exc:
@@ -408,6 +414,21 @@ def process_lines(
     stats.emitted += count - stats.skipped - stats.rejected - stats.blank
     stats.calls += calls
     return stats
+
+
+def _lines(payloads: list) -> bytes:
+    """Call bodies as JSON lines."""
+    return b"".join(
+        [orjson.dumps(payload, option=orjson.OPT_APPEND_NEWLINE) for payload in payloads]
+    )
+
+
+def _checked(transform, event, reasons: list) -> tuple[list, bytes]:
+    """An event's calls and their JSON lines, transformed again with the nulls inside
+    values looked for (and left out, or the call dropped with its reason)."""
+    reasons.clear()  # the first pass recorded them: this one does again
+    payloads = transform(event, reasons)
+    return payloads, _lines(payloads)
 
 
 def transform_block(

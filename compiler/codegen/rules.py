@@ -168,7 +168,7 @@ class RuleWriter:
             out.emit("return [body]" if self.plan.one_rule_per_event else "out.append(body)")
             return
         keys = out.constant(repr(unproven), prefix="_CHECK_")
-        out.emit(f"problem = {out.helper('body_problem')}(body, {keys})")
+        out.emit(f"problem = {out.helper('body_problem')}(body, {keys}, nulls)")
         if self.plan.one_rule_per_event:
             with out.block("if problem is not None:"):
                 with out.block("if reasons is not None:"):
