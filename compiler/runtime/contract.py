@@ -17,6 +17,8 @@ _KEY_TYPES = KEY_TYPES
 # The key whose list holds the groups, and each group entry's keys (all required) by type.
 _GROUP_LIST_KEY = GROUP_LIST_KEY
 _GROUP_ENTRY_TYPES = GROUP_ENTRY_TYPES
+# The same as pairs, built once: the check of every entry loops over them.
+_GROUP_ENTRY_FIELDS = tuple(_GROUP_ENTRY_TYPES.items())
 
 
 def accepts(key, value, required=True):
@@ -105,9 +107,9 @@ def _entry_holds(entry, nulls):
     inside)."""
     if entry.__class__ is not dict:
         return False
-    for name, expect in _GROUP_ENTRY_TYPES.items():
+    for name, expect in _GROUP_ENTRY_FIELDS:
         item = entry.get(name)
-        if item.__class__ is not expect or (expect is not dict and len(item) == 0):
+        if item.__class__ is not expect or (expect is not dict and not item):
             return False
         if nulls and expect is dict and not _object_holds(item):
             return False

@@ -466,6 +466,10 @@ _GROUP_ENTRY_TYPES = {
 }
 
 
+# The same as pairs, built once: the check of every entry loops over them.
+_GROUP_ENTRY_FIELDS = tuple(_GROUP_ENTRY_TYPES.items())
+
+
 def accepts(key, value, required=True):
     """Whether a call body can carry `value` under `key` (its top level only)."""
     expected = _KEY_TYPES.get(key)
@@ -544,9 +548,9 @@ def _entry_holds(entry, nulls):
     inside)."""
     if entry.__class__ is not dict:
         return False
-    for name, expect in _GROUP_ENTRY_TYPES.items():
+    for name, expect in _GROUP_ENTRY_FIELDS:
         item = entry.get(name)
-        if item.__class__ is not expect or (expect is not dict and len(item) == 0):
+        if item.__class__ is not expect or (expect is not dict and not item):
             return False
         if nulls and expect is dict and not _object_holds(item):
             return False
