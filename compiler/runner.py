@@ -383,9 +383,11 @@ def process_lines(
             except orjson.JSONDecodeError as exc:
                 outcomes.bad_json(lineno, raw, exc)
                 continue
+        encoding = False  # orjson's JSONEncodeError is a TypeError: which one is it?
         try:
             payloads = transform(event, reasons, False)  # nulls inside: looked for below
             if payloads:  # all of an event's calls, or (if one fails) none
+                encoding = True
                 data = (
                     dumps(payloads[0], option=newline) if len(payloads) == 1 else _lines(payloads)
                 )
@@ -396,10 +398,11 @@ def process_lines(
                     calls += len(payloads)
         except reject_error as exc:
             outcomes.reject(lineno, str(exc), raw)
-        except orjson.JSONEncodeError as exc:
-            outcomes.reject(lineno, f"a call body cannot be written as JSON: {exc}", raw)
         except (RecursionError, MemoryError, ValueError, TypeError) as exc:
-            outcomes.reject(lineno, f"unreadable event data ({type(exc).__name__}: {exc})", raw)
+            if encoding and isinstance(exc, orjson.JSONEncodeError):
+                outcomes.reject(lineno, f"a call body cannot be written as JSON: {exc}", raw)
+            else:
+                outcomes.reject(lineno, f"unreadable event data ({type(exc).__name__}: {exc})", raw)
         else:
             if reasons:
                 outcomes.drops(lineno, reasons, raw, bool(payloads))
