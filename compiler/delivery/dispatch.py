@@ -64,7 +64,9 @@ class Dispatch:
         self.max_pending = 1024 + 4 * limiter.ceiling
         self._pending = 0  # taken from the input, not yet settled
         self._room: asyncio.Future | None = None  # workers wait here while pending is full
-        self._queues: dict[Hashable, deque[Call]] = {}  # calls waiting behind their user's
+        # The users with a call pending: the calls waiting behind it (None until one waits:
+        # most users have no second call pending, and a deque per call costs).
+        self._queues: dict[Hashable, deque[Call] | None] = {}
         self._calls: Iterator[Call] = iter(())
 
     async def run(self, calls: Iterable[Call]) -> None:
@@ -116,10 +118,13 @@ class Dispatch:
                 order = call.order if self.ordered else None
                 if order is None:
                     return call
-                waiting = self._queues.get(order)
-                if waiting is None:
-                    self._queues[order] = deque()
+                queues = self._queues
+                if order not in queues:
+                    queues[order] = None
                     return call
+                waiting = queues[order]
+                if waiting is None:
+                    queues[order] = waiting = deque()
                 waiting.append(call)
 
     async def _send_in_order(self, call: Call) -> None:
@@ -133,7 +138,7 @@ class Dispatch:
             if order is None:
                 return
             waiting = self._queues[order]
-            if not waiting:
+            if not waiting:  # None or emptied
                 del self._queues[order]
                 return
             call = waiting.popleft()
@@ -141,7 +146,10 @@ class Dispatch:
     async def _deliver(self, call: Call) -> None:
         """Record the start, try until settled, record the outcome."""
         self.journal.record(STARTED, call.key)
-        reply, attempts = await self._try(call.body)
+        started = time.monotonic()
+        reply, attempts = await self._attempt(call.body), 1
+        if not reply.delivered and reply.retryable:
+            reply, attempts = await self._retry(call.body, reply, time.monotonic() - started)
         if reply.delivered:
             self.journal.record(DELIVERED, call.key)
             self.tally.sent += 1
@@ -153,12 +161,8 @@ class Dispatch:
             self.journal.record(DEAD, call.key)
             self.tally.dead += 1
 
-    async def _try(self, body: bytes) -> tuple[Reply, int]:
-        """The last reply and the number of attempts: once, then as the retry policy says."""
-        started = time.monotonic()
-        reply = await self._attempt(body)
-        if reply.delivered or not reply.retryable:
-            return reply, 1
+    async def _retry(self, body: bytes, reply: Reply, spent: float) -> tuple[Reply, int]:
+        """After a first `reply` worth another try: the last reply and the number of attempts."""
         attempts = 1
         replayed = [reply]  # tenacity judges the first reply too, without sending it again
 
@@ -170,12 +174,14 @@ class Dispatch:
             self.tally.retries += 1
             return await self._attempt(body)
 
-        reply = await self.policy.retry(attempt, spent=time.monotonic() - started)
+        reply = await self.policy.retry(attempt, spent=spent)
         return reply, attempts
 
     async def _attempt(self, body: bytes) -> Reply:
         if self.pacer is not None:
             await self.pacer.wait()
+        if self.limiter.adaptive is None:  # only the adaptive limit needs round-trip times
+            return await self.client.post(body)
         start = time.monotonic()
         reply = await self.client.post(body)
         self.limiter.observe(time.monotonic() - start, reply.delivered, reply.retryable)
