@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..runtime.contract import _all_hold  # no null inside, however deep: one loop, shared
 from ..schema import payload_schema
 
 #: The name of the whole body in a problem's key path.
@@ -68,7 +69,7 @@ class Node:
     additional: Node | None = None
     items: Node | None = None
     # Any value but null, to the last nested key (the schema's `value`): checked by
-    # `_no_null`'s loop instead of node by node.
+    # `_all_hold`'s loop instead of node by node.
     any_but_null: bool = False
     leaf: bool = False  # nothing inside the value is checked
 
@@ -368,18 +369,7 @@ def holds(node: Node, value: Any) -> bool:
                     pending.append((item, sub))
         elif value.__class__ is list and node.items is not None:
             pending.extend([(item, node.items) for item in value])
-    return _no_null(containers)
-
-
-def _no_null(containers: list) -> bool:
-    """Whether no null is inside these objects and lists, however deep (the list grows)."""
-    for container in containers:
-        for item in container.values() if container.__class__ is dict else container:
-            if item is None:
-                return False
-            if item.__class__ is dict or item.__class__ is list:
-                containers.append(item)
-    return True
+    return _all_hold(containers)
 
 
 _BODY = _compile(payload_schema())
