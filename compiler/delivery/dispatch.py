@@ -39,6 +39,10 @@ def window_text(seconds: float) -> str:
     return "".join(f"{n}{u}" for n, u in ((hours, "h"), (minutes, "m"), (secs, "s")) if n)
 
 
+#: What `_next_call` returns while the calls taken and not settled are at their bound.
+_FULL = object()
+
+
 class Dispatch:
     """Delivers the calls of one input; counts go to `tally`."""
 
@@ -79,29 +83,42 @@ class Dispatch:
                 workers.create_task(self._work())
 
     async def _work(self) -> None:
-        """A worker: with a slot, take the next call and send it and its user's followers."""
+        """A worker: with a slot, take the next call, send it, then its user's followers.
+
+        The steps that need not wait are plain calls, so a call that finds a free slot
+        and room makes no coroutine but its delivery's.
+        """
+        limiter = self.limiter
         while True:
-            await self.limiter.acquire()
+            if not limiter.try_acquire():
+                await limiter.acquire()
             try:
-                call = await self._next_call()
+                call = self._next_call()
+                while call is _FULL:
+                    await self._room_to_take()
+                    call = self._next_call()
                 if call is None:
                     return
-                await self._send_in_order(call)
+                while call is not None:  # one slot for the call and those behind it
+                    await self._deliver(call)
+                    call = self._settled(call)
             finally:
-                self.limiter.release()
+                limiter.release()
 
-    async def _next_call(self) -> Call | None:
-        """The next call to send now (None at the end of the input).
+    async def _room_to_take(self) -> None:
+        """Wait until a pending call is settled (the pending calls are bounded)."""
+        if self._room is None or self._room.done():
+            self._room = asyncio.get_running_loop().create_future()
+        await self._room
+
+    def _next_call(self) -> Call | None | object:
+        """The next call to send now: None at the end of the input, _FULL while pending is full.
 
         On the way, calls settled by an earlier run are counted, invalid ones
         dead-lettered, and a call whose user has one pending joins that user's queue.
         """
         journal, tally = self.journal, self.tally
-        while True:
-            while self._pending >= self.max_pending:
-                if self._room is None or self._room.done():
-                    self._room = asyncio.get_running_loop().create_future()
-                await self._room
+        while self._pending < self.max_pending:
             call = next(self._calls, None)
             if call is None:
                 return None
@@ -126,22 +143,21 @@ class Dispatch:
                 if waiting is None:
                     queues[order] = waiting = deque()
                 waiting.append(call)
+        return _FULL
 
-    async def _send_in_order(self, call: Call) -> None:
-        """Send `call`, then each call that waited behind it, in input order, on one slot."""
-        while True:
-            await self._deliver(call)
-            self._pending -= 1
-            if self._room is not None and not self._room.done():
-                self._room.set_result(None)
-            order = call.order if self.ordered else None
-            if order is None:
-                return
-            waiting = self._queues[order]
-            if not waiting:  # None or emptied
-                del self._queues[order]
-                return
-            call = waiting.popleft()
+    def _settled(self, call: Call) -> Call | None:
+        """After `call` is settled: the call that waited behind it (its user's next), if any."""
+        self._pending -= 1
+        if self._room is not None and not self._room.done():
+            self._room.set_result(None)
+        order = call.order if self.ordered else None
+        if order is None:
+            return None
+        waiting = self._queues[order]
+        if not waiting:  # None or emptied
+            del self._queues[order]
+            return None
+        return waiting.popleft()
 
     async def _deliver(self, call: Call) -> None:
         """Record the start, try until settled, record the outcome."""
