@@ -72,6 +72,10 @@ class Dispatch:
         # most users have no second call pending, and a deque per call costs).
         self._queues: dict[Hashable, deque[Call] | None] = {}
         self._calls: Iterator[Call] = iter(())
+        # A first attempt is the client's post itself when there is nothing to pace or
+        # time; a call can have been sent already only if an earlier run left one started.
+        self._direct = pacer is None and limiter.adaptive is None
+        self._resuming = journal.earlier.started > 0
 
     async def run(self, calls: Iterable[Call]) -> None:
         """Deliver every call; returns when all are settled."""
@@ -163,13 +167,14 @@ class Dispatch:
         """Record the start, try until settled, record the outcome."""
         self.journal.record(STARTED, call.key)
         started = time.monotonic()
-        reply, attempts = await self._attempt(call.body), 1
+        attempt = self.client.post(call.body) if self._direct else self._attempt(call.body)
+        reply, attempts = await attempt, 1
         if not reply.delivered and reply.retryable:
             reply, attempts = await self._retry(call.body, reply, time.monotonic() - started)
         if reply.delivered:
             self.journal.record(DELIVERED, call.key)
             self.tally.sent += 1
-            if self.journal.state(call.key) == STARTED:
+            if self._resuming and self.journal.state(call.key) == STARTED:
                 self.tally.resent += 1
         else:
             reason = self._reason(reply, attempts)
