@@ -11,10 +11,11 @@
 A started record goes to the operating system before its call is sent, and
 so do dead-lettered and invalid records, each as it happens. A delivered
 record waits in memory until the next record of another kind (the next call
-started, most often at once) or the next `flush`: one write then carries both,
-where two writes a call cost more than the rest of the journal. A killed
-process can lose delivered records only of calls whose slot has not started
-another call since, so the calls it sends again stay within the concurrency.
+started, most often at once) or the next `flush`: one write a call instead of
+two. A killed process can lose delivered records only of calls settled since
+the last start, and those with the calls still in flight were at most the
+calls in flight at that start: the calls it sends again stay within the
+concurrency, and each has its start recorded.
 `sync` (every second, after a flush, and at the end) makes the records
 durable against a machine crash too. A started call without a later record
 was in flight when a run stopped: the next run sends it again and counts it
