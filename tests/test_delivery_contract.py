@@ -126,6 +126,8 @@ def _agree(body: object) -> None:
     problem = first_problem(body)
     paths = schema_paths(body)
     assert (problem is None) == (not paths), (problem, paths)
+    # The fast verdict (no key paths) and the walk that names the path agree on their own.
+    assert contract.holds(contract._BODY, body) == (contract.problem_in(contract._BODY, body) is None)
     assert (call_problem(body) is None) == VALIDATOR.is_valid(body)
     if problem is not None:
         assert problem.path in paths, (str(problem), paths)

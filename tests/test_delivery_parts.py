@@ -158,6 +158,28 @@ def test_the_journal_keeps_each_calls_last_state_and_cuts_a_torn_record(tmp_path
     assert (tmp_path / "journal.log").read_bytes().endswith(b"S 5\nD 2\n")
 
 
+def test_the_journal_writes_a_delivery_with_the_next_start_and_other_records_at_once(tmp_path):
+    """One write a call: a delivery waits for the next record of another kind, a flush or close."""
+    about = {"input_sha256": "ab", "input_size": 3, "endpoint": "https://x"}
+    log = tmp_path / "journal.log"
+    journal = Journal(tmp_path, about)
+    journal.record(STARTED, 1)
+    assert log.read_bytes() == b"S 1\n"  # before its call is sent
+    journal.record(DELIVERED, 1)
+    assert log.read_bytes() == b"S 1\n"
+    journal.record(STARTED, 2)
+    assert log.read_bytes() == b"S 1\nD 1\nS 2\n"
+    journal.record(DELIVERED, 2)
+    journal.record(DEAD, 3)  # after its dead letter: at once, with the delivery before it
+    assert log.read_bytes().endswith(b"S 2\nD 2\nX 3\n")
+    journal.record(DELIVERED, 4)
+    journal.flush()  # the sync every second flushes first
+    assert log.read_bytes().endswith(b"X 3\nD 4\n")
+    journal.record(DELIVERED, 5)
+    journal.close()
+    assert log.read_bytes().endswith(b"D 4\nD 5\n")
+
+
 def test_the_journal_refuses_another_endpoint_and_a_second_holder(tmp_path):
     about = {"input_sha256": "ab", "input_size": 3, "endpoint": "https://x"}
     first = Journal(tmp_path, about)

@@ -60,15 +60,18 @@ async def _every(seconds: float, action: Callable[[], object]) -> None:
         action()
 
 
-async def _sync_every(seconds: float, syncs: list[Callable[[], None]]) -> None:
-    """fsync in a thread, dead letters before the journal, so a record never outlives its letter."""
+async def _sync_every(seconds: float, journal, dead_letters) -> None:
+    """Write the journal's records kept in memory here, in the loop's thread (they change as
+    calls are settled); then fsync in a thread, dead letters before the journal, so a
+    record never outlives its letter."""
 
     def sync_all() -> None:
-        for sync in syncs:
-            sync()
+        dead_letters.sync()
+        journal.sync()
 
     while True:
         await asyncio.sleep(seconds)
+        journal.flush()
         await asyncio.to_thread(sync_all)
 
 
@@ -93,7 +96,7 @@ async def _deliver(
 
     for signum in _SIGNAL_EXITS:
         loop.add_signal_handler(signum, stop, signum)
-    helpers = [asyncio.create_task(_sync_every(SYNC_INTERVAL, [dead_letters.sync, journal.sync]))]
+    helpers = [asyncio.create_task(_sync_every(SYNC_INTERVAL, journal, dead_letters))]
     if status is not None:
         status.start()
         helpers.append(asyncio.create_task(_every(status.interval, refresh)))

@@ -144,10 +144,16 @@ class Limiter:
         """The most calls that can ever be in flight at once."""
         return self.fixed if self.adaptive is None else self.adaptive.maximum
 
-    async def acquire(self) -> None:
-        """Wait for a free slot and take it."""
+    def try_acquire(self) -> bool:
+        """Take a free slot if there is one, without waiting (no coroutine to make)."""
         if self.in_flight < self.limit and not self._waiters:
             self._take()
+            return True
+        return False
+
+    async def acquire(self) -> None:
+        """Wait for a free slot and take it."""
+        if self.try_acquire():
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..runtime.contract import _all_hold  # no null inside, however deep: one loop, shared
 from ..schema import payload_schema
 
 #: The name of the whole body in a problem's key path.
@@ -67,6 +68,10 @@ class Node:
     properties: dict[str, Node] = field(default_factory=dict)
     additional: Node | None = None
     items: Node | None = None
+    # Any value but null, to the last nested key (the schema's `value`): checked by
+    # `_all_hold`'s loop instead of node by node.
+    any_but_null: bool = False
+    leaf: bool = False  # nothing inside the value is checked
 
     def inner(self, value: Any) -> Iterator[tuple[str | int, Any, Node]]:
         """The values inside `value` that a node checks, in the value's own order."""
@@ -141,9 +146,13 @@ def _type(expected: Any, context: str) -> Test:
     return lambda value: None if value.__class__ is plain else check(value)
 
 
+def _not_null(value: Any) -> Problem | None:
+    return Problem((), "must not be null") if value is None else None
+
+
 def _type_list(expected: tuple[str, ...]) -> Test:
     if set(expected) == _NOT_NULL:
-        return lambda value: Problem((), "must not be null") if value is None else None
+        return _not_null
     tests = [_TYPE_TESTS[name] for name in expected]
     names = " or ".join(_TYPE_NAMES[name] for name in expected)
 
@@ -294,8 +303,25 @@ class _Compiler:
 
 
 def _compile(schema: dict) -> Node:
-    """The node of a whole schema document."""
-    return _Compiler(schema).node(schema)
+    """The node of a whole schema document, its any-value-but-null nodes marked."""
+    root = _Compiler(schema).node(schema)
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        node.any_but_null = (
+            node.tests == [_not_null]
+            and not node.properties
+            and node.additional is node
+            and node.items is node
+        )
+        node.leaf = not (node.properties or node.additional or node.items)
+        inside = (*node.properties.values(), node.additional, node.items)
+        pending.extend(sub for sub in inside if sub is not None)
+    return root
 
 
 def problem_in(node: Node, value: Any) -> Problem | None:
@@ -311,15 +337,50 @@ def problem_in(node: Node, value: Any) -> Problem | None:
     return None
 
 
+def holds(node: Node, value: Any) -> bool:
+    """Whether `value` keeps `node`'s rules: `problem_in`'s verdict, without key paths.
+
+    The fast path of every valid call (most are): no path tuples, no generator,
+    and the values under an any-but-null node are tested in one loop.
+    """
+    pending: list[tuple[Any, Node]] = [(value, node)]
+    containers: list = []  # objects and lists whose values must not be null, however deep
+    while pending:
+        value, node = pending.pop()
+        for test in node.tests:
+            if test(value) is not None:
+                return False
+        if value.__class__ is dict and (node.properties or node.additional):
+            properties, additional = node.properties, node.additional
+            for key, item in value.items():
+                sub = properties.get(key, additional)
+                if sub is None:
+                    continue
+                if sub.any_but_null:
+                    if item is None:
+                        return False
+                    if item.__class__ is dict or item.__class__ is list:
+                        containers.append(item)
+                elif sub.leaf:  # a key's own tests only (most keys): no trip through the stack
+                    for test in sub.tests:
+                        if test(item) is not None:
+                            return False
+                else:
+                    pending.append((item, sub))
+        elif value.__class__ is list and node.items is not None:
+            pending.extend([(item, node.items) for item in value])
+    return _all_hold(containers)
+
+
 _BODY = _compile(payload_schema())
 
 
 def first_problem(body: Any) -> Problem | None:
     """The first place where `body` breaks the Accoil call contract, or None."""
-    return problem_in(_BODY, body)
+    return None if holds(_BODY, body) else problem_in(_BODY, body)
 
 
 def call_problem(body: Any) -> str | None:
     """Why `body` is not a valid Accoil call (`userId: missing, ...`), or None."""
-    problem = problem_in(_BODY, body)
+    problem = first_problem(body)
     return None if problem is None else str(problem)

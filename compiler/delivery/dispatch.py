@@ -39,6 +39,10 @@ def window_text(seconds: float) -> str:
     return "".join(f"{n}{u}" for n, u in ((hours, "h"), (minutes, "m"), (secs, "s")) if n)
 
 
+#: What `_next_call` returns while the calls taken and not settled are at their bound.
+_FULL = object()
+
+
 class Dispatch:
     """Delivers the calls of one input; counts go to `tally`."""
 
@@ -64,8 +68,14 @@ class Dispatch:
         self.max_pending = 1024 + 4 * limiter.ceiling
         self._pending = 0  # taken from the input, not yet settled
         self._room: asyncio.Future | None = None  # workers wait here while pending is full
-        self._queues: dict[Hashable, deque[Call]] = {}  # calls waiting behind their user's
+        # The users with a call pending: the calls waiting behind it (None until one waits:
+        # most users have no second call pending, and a deque per call costs).
+        self._queues: dict[Hashable, deque[Call] | None] = {}
         self._calls: Iterator[Call] = iter(())
+        # A first attempt is the client's post itself when there is nothing to pace or
+        # time; a call can have been sent already only if an earlier run left one started.
+        self._direct = pacer is None and limiter.adaptive is None
+        self._resuming = journal.earlier.started > 0
 
     async def run(self, calls: Iterable[Call]) -> None:
         """Deliver every call; returns when all are settled."""
@@ -77,29 +87,42 @@ class Dispatch:
                 workers.create_task(self._work())
 
     async def _work(self) -> None:
-        """A worker: with a slot, take the next call and send it and its user's followers."""
+        """A worker: with a slot, take the next call, send it, then its user's followers.
+
+        The steps that need not wait are plain calls, so a call that finds a free slot
+        and room makes no coroutine but its delivery's.
+        """
+        limiter = self.limiter
         while True:
-            await self.limiter.acquire()
+            if not limiter.try_acquire():
+                await limiter.acquire()
             try:
-                call = await self._next_call()
+                call = self._next_call()
+                while call is _FULL:
+                    await self._room_to_take()
+                    call = self._next_call()
                 if call is None:
                     return
-                await self._send_in_order(call)
+                while call is not None:  # one slot for the call and those behind it
+                    await self._deliver(call)
+                    call = self._settled(call)
             finally:
-                self.limiter.release()
+                limiter.release()
 
-    async def _next_call(self) -> Call | None:
-        """The next call to send now (None at the end of the input).
+    async def _room_to_take(self) -> None:
+        """Wait until a pending call is settled (the pending calls are bounded)."""
+        if self._room is None or self._room.done():
+            self._room = asyncio.get_running_loop().create_future()
+        await self._room
+
+    def _next_call(self) -> Call | None | object:
+        """The next call to send now: None at the end of the input, _FULL while pending is full.
 
         On the way, calls settled by an earlier run are counted, invalid ones
         dead-lettered, and a call whose user has one pending joins that user's queue.
         """
         journal, tally = self.journal, self.tally
-        while True:
-            while self._pending >= self.max_pending:
-                if self._room is None or self._room.done():
-                    self._room = asyncio.get_running_loop().create_future()
-                await self._room
+        while self._pending < self.max_pending:
             call = next(self._calls, None)
             if call is None:
                 return None
@@ -116,36 +139,42 @@ class Dispatch:
                 order = call.order if self.ordered else None
                 if order is None:
                     return call
-                waiting = self._queues.get(order)
-                if waiting is None:
-                    self._queues[order] = deque()
+                queues = self._queues
+                if order not in queues:
+                    queues[order] = None
                     return call
+                waiting = queues[order]
+                if waiting is None:
+                    queues[order] = waiting = deque()
                 waiting.append(call)
+        return _FULL
 
-    async def _send_in_order(self, call: Call) -> None:
-        """Send `call`, then each call that waited behind it, in input order, on one slot."""
-        while True:
-            await self._deliver(call)
-            self._pending -= 1
-            if self._room is not None and not self._room.done():
-                self._room.set_result(None)
-            order = call.order if self.ordered else None
-            if order is None:
-                return
-            waiting = self._queues[order]
-            if not waiting:
-                del self._queues[order]
-                return
-            call = waiting.popleft()
+    def _settled(self, call: Call) -> Call | None:
+        """After `call` is settled: the call that waited behind it (its user's next), if any."""
+        self._pending -= 1
+        if self._room is not None and not self._room.done():
+            self._room.set_result(None)
+        order = call.order if self.ordered else None
+        if order is None:
+            return None
+        waiting = self._queues[order]
+        if not waiting:  # None or emptied
+            del self._queues[order]
+            return None
+        return waiting.popleft()
 
     async def _deliver(self, call: Call) -> None:
         """Record the start, try until settled, record the outcome."""
         self.journal.record(STARTED, call.key)
-        reply, attempts = await self._try(call.body)
+        started = time.monotonic()
+        attempt = self.client.post(call.body) if self._direct else self._attempt(call.body)
+        reply, attempts = await attempt, 1
+        if not reply.delivered and reply.retryable:
+            reply, attempts = await self._retry(call.body, reply, time.monotonic() - started)
         if reply.delivered:
             self.journal.record(DELIVERED, call.key)
             self.tally.sent += 1
-            if self.journal.state(call.key) == STARTED:
+            if self._resuming and self.journal.state(call.key) == STARTED:
                 self.tally.resent += 1
         else:
             reason = self._reason(reply, attempts)
@@ -153,12 +182,8 @@ class Dispatch:
             self.journal.record(DEAD, call.key)
             self.tally.dead += 1
 
-    async def _try(self, body: bytes) -> tuple[Reply, int]:
-        """The last reply and the number of attempts: once, then as the retry policy says."""
-        started = time.monotonic()
-        reply = await self._attempt(body)
-        if reply.delivered or not reply.retryable:
-            return reply, 1
+    async def _retry(self, body: bytes, reply: Reply, spent: float) -> tuple[Reply, int]:
+        """After a first `reply` worth another try: the last reply and the number of attempts."""
         attempts = 1
         replayed = [reply]  # tenacity judges the first reply too, without sending it again
 
@@ -170,12 +195,14 @@ class Dispatch:
             self.tally.retries += 1
             return await self._attempt(body)
 
-        reply = await self.policy.retry(attempt, spent=time.monotonic() - started)
+        reply = await self.policy.retry(attempt, spent=spent)
         return reply, attempts
 
     async def _attempt(self, body: bytes) -> Reply:
         if self.pacer is not None:
             await self.pacer.wait()
+        if self.limiter.adaptive is None:  # only the adaptive limit needs round-trip times
+            return await self.client.post(body)
         start = time.monotonic()
         reply = await self.client.post(body)
         self.limiter.observe(time.monotonic() - start, reply.delivered, reply.retryable)

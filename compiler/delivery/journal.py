@@ -8,10 +8,18 @@
                          `run --send`, the call's ordinal in the mapping's output)
     STATE/lock           locked (flock) while a send runs
 
-Each record goes to the operating system as it happens, so a killed process
-loses none; `sync` (every second, and at the end) makes them durable against
-a machine crash too. A started call without a later record was in flight when
-a run stopped: the next run sends it again and counts it as possibly resent.
+A started record goes to the operating system before its call is sent, and
+so do dead-lettered and invalid records, each as it happens. A delivered
+record waits in memory until the next record of another kind (the next call
+started, most often at once) or the next `flush`: one write a call instead of
+two. A killed process can lose delivered records only of calls settled since
+the last start, and those with the calls still in flight were at most the
+calls in flight at that start: the calls it sends again stay within the
+concurrency, and each has its start recorded.
+`sync` (every second, after a flush, and at the end) makes the records
+durable against a machine crash too. A started call without a later record
+was in flight when a run stopped: the next run sends it again and counts it
+as possibly resent.
 """
 
 from __future__ import annotations
@@ -77,6 +85,7 @@ class Journal:
             self._log = os.open(
                 directory / "journal.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
             )
+            self._unwritten = bytearray()  # delivered records not yet written
         except BaseException:
             os.close(self._lock)
             raise
@@ -134,15 +143,24 @@ class Journal:
         return states[key] if key < len(states) else 0
 
     def record(self, code: int, key: int) -> None:
-        """Append one record (to the operating system at once: it survives a killed process)."""
-        os.write(self._log, b"%s %d\n" % (_LETTERS[code], key))
+        """Append one record; any but a delivered one reaches the operating system at once."""
+        self._unwritten += b"%s %d\n" % (_LETTERS[code], key)
+        if code != DELIVERED:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the records kept in memory (they then survive a killed process)."""
+        if self._unwritten:
+            os.write(self._log, self._unwritten)
+            self._unwritten.clear()
 
     def sync(self) -> None:
-        """Make every record so far durable."""
+        """Make every record written so far durable (`flush` first for the rest)."""
         os.fsync(self._log)
 
     def close(self) -> None:
-        """Sync, close the log and release the lock."""
+        """Flush, sync, close the log and release the lock."""
+        self.flush()
         self.sync()
         os.close(self._log)
         os.close(self._lock)
@@ -160,6 +178,9 @@ class NoJournal:
 
     def record(self, code: int, key: int) -> None:
         """Forget the record."""
+
+    def flush(self) -> None:
+        """Nothing to write."""
 
     def sync(self) -> None:
         """Nothing to sync."""

@@ -13,7 +13,7 @@ import hashlib
 import itertools
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import orjson
 
@@ -21,13 +21,13 @@ from ..runner import GZIP_MAGIC, RunStats, process_lines
 from .contract import first_problem
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(NamedTuple):
     """One call body to deliver.
 
     `key` names it in the journal (the input line, or with `run --send` the
     call's ordinal), `line` is its input line, `order` says whose calls must
     keep their input order (None: anyone's), `problem` why it must not be sent.
+    A named tuple: one is made per call, in a third of a frozen dataclass's time.
     """
 
     key: int
