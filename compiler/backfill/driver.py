@@ -176,6 +176,27 @@ def backfill(
     return run.report
 
 
+#: How long an interrupted run waits for the tasks its workers are still running.
+CANCEL_WAIT_SECONDS = 10.0
+
+
+def _executing(dask_worker) -> int:
+    return dask_worker.state.executing_count
+
+
+def _wait_until_idle(client, seconds: float) -> None:
+    """Wait until no worker executes a task, for at most `seconds` (on a shared cluster
+    another job's tasks may keep them busy)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if not any(client.run(_executing).values()):
+                return
+        except Exception:  # noqa: BLE001 - a worker gone or a cluster stopping: nothing to wait for
+            return
+        time.sleep(0.05)
+
+
 class _Run:
     """The state of one backfill while its tasks run."""
 
@@ -221,10 +242,13 @@ class _Run:
                 self.checkpoint()
 
     def cancel(self) -> None:
-        """Stop every task still queued or running."""
+        """Stop every task still queued, and wait (a while) for those already running:
+        Dask cannot stop a task's code, and one still writing would leave its temporary
+        file behind the clean-up."""
         if self.meta:
             self.client.cancel(list(self.meta))
             self.meta.clear()
+            _wait_until_idle(self.client, CANCEL_WAIT_SECONDS)
 
     def checkpoint(self) -> None:
         """Write the manifest: this run's inputs in order, then other inputs recorded before."""
