@@ -303,6 +303,8 @@ class ExpressionWriter:
         if not isinstance(constant, ir.Const):
             return None
         value = constant.value
+        if isinstance(subject, ir.Call) and subject.name == "type" and value in _TYPE_NAMES:
+            return self.type_test(subject.args[0], value, negated)
         if value is None or isinstance(value, bool):
             operator = "is not" if negated else "is"
         elif isinstance(value, str) or (isinstance(value, (int, float)) and value not in (0, 1)):
@@ -310,6 +312,15 @@ class ExpressionWriter:
         else:
             return None
         return f"({self.value(subject)} {operator} {value!r})"
+
+    def type_test(self, subject: ir.Expr, name: str, negated: bool) -> str:
+        """`type(subject) == name` as a test of the value's class, as jp_type tells types."""
+        value = self.atom(subject)
+        if name == "null":
+            return f"({value} is {'not ' if negated else ''}None)"
+        if negated:
+            return f"({' and '.join(f'{value}.__class__ is not {c}' for c in _TYPE_CLASSES[name])})"
+        return f"({' or '.join(f'{value}.__class__ is {c}' for c in _TYPE_CLASSES[name])})"
 
     def value_And(self, expr: ir.And) -> str:
         return self.short_circuit(expr.left, expr.right, take_right_when_true=True)
@@ -359,28 +370,39 @@ class ExpressionWriter:
         return f"(not {self.condition(target)})"
 
     def value_Call(self, expr: ir.Call) -> str:
-        first, second = expr.args
+        first, *rest = expr.args
         if expr.name == "contains" and is_string_list(first):
             return self.membership(expr, negated=False)
-        helper = self.out.helper(language.COMPILED_FUNCTIONS[expr.name][1])
-        if (
-            expr.name != "contains"
-            and isinstance(second, ir.Const)
-            and isinstance(second.value, str)
-        ):
-            subject = self.atom(first)
-            method = "startswith" if expr.name == "starts_with" else "endswith"
-            return (
-                f"({subject}.{method}({second.value!r}) if {subject}.__class__ is str "
-                f"else {helper}({subject}, {second.value!r}))"
-            )
-        return f"{helper}({self.operand(first)}, {self.operand(second)})"
+        helper = self.out.helper(language.COMPILED_FUNCTIONS[expr.name].helper)
+        if expr.name in _AFFIX_METHODS and isinstance(rest[0], ir.Const):
+            affix = rest[0].value
+            if isinstance(affix, str):
+                subject = self.atom(first)
+                return (
+                    f"({subject}.{_AFFIX_METHODS[expr.name]}({affix!r}) "
+                    f"if {subject}.__class__ is str else {helper}({subject}, {affix!r}))"
+                )
+        return f"{helper}({', '.join(self.operand(arg) for arg in expr.args)})"
 
     def membership(self, expr: ir.Call, negated: bool) -> str:
         """`contains(['a', 'b'], x)` as `x in <constant tuple>` (or `not in`)."""
         options, subject = expr.args
         names = self.out.constant(repr(tuple(options.value)))
         return f"({self.value(subject)} {'not in' if negated else 'in'} {names})"
+
+
+#: The classes of the values whose JMESPath type() is each name (as jp_type decides).
+_TYPE_CLASSES = {
+    "string": ("str",),
+    "number": ("int", "float"),
+    "boolean": ("bool",),
+    "array": ("list",),
+    "object": ("dict",),
+}
+_TYPE_NAMES = (*_TYPE_CLASSES, "null")
+
+#: The str method that computes `starts_with` / `ends_with` for a text subject.
+_AFFIX_METHODS = {"starts_with": "startswith", "ends_with": "endswith"}
 
 
 def _hint(expr: ir.Expr) -> str:

@@ -147,12 +147,19 @@ def always_missing(expr: ir.Expr, defines: Defines) -> bool:
     return isinstance(expr, ir.Const) and expr.value is None
 
 
+def call_result(expr: ir.Call) -> str:
+    """The JMESPath type of every value a compiled function call gives."""
+    return language.COMPILED_FUNCTIONS[expr.name].result
+
+
 def is_truth_value(expr: ir.Expr) -> bool:
     """True when the expression is always True, False or None (an ordering of values
     of other types): Python's truthiness of it is JMESPath's."""
     match expr:
-        case ir.Compare() | ir.Not() | ir.Call():
+        case ir.Compare() | ir.Not():
             return True
+        case ir.Call():
+            return call_result(expr) == "boolean"
         case ir.And(left, right) | ir.Or(left, right):
             return is_truth_value(left) and is_truth_value(right)
     return False
@@ -169,6 +176,8 @@ def is_text_valued(expr: ir.Expr) -> bool:
             return to in language.TEXT_CONVERSIONS
         case ir.Filter(name):
             return language.FILTERS[name].text_result
+        case ir.Call():
+            return call_result(expr) == "string"
     return False
 
 
@@ -220,8 +229,12 @@ def null_free(expr: ir.Expr, defines: Defines) -> bool:
             return null_free(defines[name].value, defines)
         case ir.Const(value):
             return value is None or value_problem("", value) is None
-        case ir.Template() | ir.Convert() | ir.Compare() | ir.Not() | ir.Call():
+        case ir.Template() | ir.Convert() | ir.Compare() | ir.Not():
             return True  # text, numbers, booleans
+        case ir.Call():  # a boolean or a type name; a merged object holds what it was given
+            return call_result(expr) != "object" or all(
+                null_free(arg, defines) for arg in expr.args
+            )
         case ir.Filter(name):
             return name != "first" and name != "last"  # the others give text or a length
         case ir.ObjectLit(items):  # missing values are left out

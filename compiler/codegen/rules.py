@@ -55,10 +55,10 @@ class RuleWriter:
         out = self.out
         with out.block("if event.__class__ is not dict:"):
             out.emit(
-                "raise RejectEvent('the event is not a JSON object (got ' + _jp_type(event) + ')')"
+                "raise RejectEvent('the event is not a JSON object (got ' + jp_type(event) + ')')"
             )
         out.helper("RejectEvent")
-        out.helper("_jp_type")
+        out.helper("jp_type")
         if not self.plan.one_rule_per_event:
             out.emit("out = []")
         self.shared_values()

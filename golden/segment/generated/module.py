@@ -9,9 +9,6 @@ import json
 import re
 import typing
 
-import jmespath
-import jmespath.exceptions
-
 try:  # msgspec decodes only what the mapping reads; without it, json decodes all
     import msgspec
 except ImportError:
@@ -29,9 +26,6 @@ _KEYS_1 = ("event", "userId", "timestamp")
 _KEYS_2 = ("userId", "timestamp")
 _CHECK_1 = ("traits",)
 _KEYS_3 = ("groupId", "timestamp")
-_JMESPATH_1 = jmespath.compile(
-    "type(traits) == 'object' && merge(traits, `{\"mrr\": null}`) || `null`"
-)
 _KEYS_4 = ("timestamp",)
 
 
@@ -45,7 +39,7 @@ def transform(event, reasons=None):
     event data that cannot be read (not an object, a JMESPath type error).
     """
     if event.__class__ is not dict:
-        raise RejectEvent("the event is not a JSON object (got " + _jp_type(event) + ")")
+        raise RejectEvent("the event is not a JSON object (got " + jp_type(event) + ")")
     # Values used by several rules: reads now, the rest on first use (...).
     e_type = event.get("type")
 
@@ -146,23 +140,27 @@ def transform(event, reasons=None):
         ) or jp_lt(e_traits.get("mrr") if e_traits.__class__ is dict else None, 0)
         test_11 = e_traits if test_10 else test_10
         test_12 = None if not truthy(test_11) else test_11
-        test_13 = jp_search(_JMESPATH_1, event) if test_12 is None else test_12
-        merge_into(merged_9, test_13)
-        name_14 = to_text(e_traits.get("name") if e_traits.__class__ is dict else None)
-        if name_14 is not None:
-            merged_9["name"] = name_14
-        created_at_15 = to_text(e_traits.get("createdAt") if e_traits.__class__ is dict else None)
-        if created_at_15 is not None:
-            merged_9["createdAt"] = created_at_15
-        status_16 = to_text(e_traits.get("status") if e_traits.__class__ is dict else None)
-        if status_16 is not None:
-            merged_9["status"] = status_16
-        plan_17 = to_text(e_traits.get("plan") if e_traits.__class__ is dict else None)
-        if plan_17 is not None:
-            merged_9["plan"] = plan_17
-        mrr_18 = to_number(e_traits.get("mrr") if e_traits.__class__ is dict else None)
-        if mrr_18 is not None:
-            merged_9["mrr"] = mrr_18
+        test_15 = test_12
+        if test_15 is None:
+            test_13 = e_traits.__class__ is dict
+            test_14 = jp_merge(e_traits, {"mrr": None}) if test_13 else test_13
+            test_15 = None if not truthy(test_14) else test_14
+        merge_into(merged_9, test_15)
+        name_16 = to_text(e_traits.get("name") if e_traits.__class__ is dict else None)
+        if name_16 is not None:
+            merged_9["name"] = name_16
+        created_at_17 = to_text(e_traits.get("createdAt") if e_traits.__class__ is dict else None)
+        if created_at_17 is not None:
+            merged_9["createdAt"] = created_at_17
+        status_18 = to_text(e_traits.get("status") if e_traits.__class__ is dict else None)
+        if status_18 is not None:
+            merged_9["status"] = status_18
+        plan_19 = to_text(e_traits.get("plan") if e_traits.__class__ is dict else None)
+        if plan_19 is not None:
+            merged_9["plan"] = plan_19
+        mrr_20 = to_number(e_traits.get("mrr") if e_traits.__class__ is dict else None)
+        if mrr_20 is not None:
+            merged_9["mrr"] = mrr_20
         body["traits"] = merged_9
         problem = body_problem(body, _CHECK_1)
         if problem is not None:
@@ -180,12 +178,12 @@ def transform(event, reasons=None):
                 reasons.append(("page", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
         body = {"type": "page"}
-        user_id_19 = to_text(event.get("userId"))
-        if user_id_19.__class__ is str and user_id_19 != "":
-            body["userId"] = user_id_19
-        name_20 = to_text(event.get("name"))
-        if name_20.__class__ is str and name_20 != "":
-            body["name"] = name_20
+        user_id_21 = to_text(event.get("userId"))
+        if user_id_21.__class__ is str and user_id_21 != "":
+            body["userId"] = user_id_21
+        name_22 = to_text(event.get("name"))
+        if name_22.__class__ is str and name_22 != "":
+            body["name"] = name_22
         body["timestamp"] = x_timestamp
         return [body]
 
@@ -198,12 +196,12 @@ def transform(event, reasons=None):
                 reasons.append(("screen", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
         body = {"type": "screen"}
-        user_id_21 = to_text(event.get("userId"))
-        if user_id_21.__class__ is str and user_id_21 != "":
-            body["userId"] = user_id_21
-        name_22 = to_text(event.get("name"))
-        if name_22.__class__ is str and name_22 != "":
-            body["name"] = name_22
+        user_id_23 = to_text(event.get("userId"))
+        if user_id_23.__class__ is str and user_id_23 != "":
+            body["userId"] = user_id_23
+        name_24 = to_text(event.get("name"))
+        if name_24.__class__ is str and name_24 != "":
+            body["name"] = name_24
         body["timestamp"] = x_timestamp
         return [body]
     return []
@@ -263,11 +261,13 @@ def decode_json(line):
 
 
 if HAS_MSGSPEC:
-    # event: the keys most rules read
+    # event: the keys the rules read
     _READ_1 = typing.TypedDict(
         "_READ_1",
         {
+            "anonymousId": typing.Any,
             "event": typing.Any,
+            "groupId": typing.Any,
             "name": typing.Any,
             "timestamp": typing.Any,
             "traits": typing.Any,
@@ -277,11 +277,9 @@ if HAS_MSGSPEC:
         total=False,
     )
     decode_with = msgspec.json.Decoder(_READ_1 | list | str | int | float | bool | None).decode
-    # Events whose 'type' is one of these may match rules that
-    # read more: their lines are decoded again, into what every rule reads.
-    SELECTOR = "type"
-    SELECTED = ("group",)
-    decode_selected = msgspec.json.Decoder(typing.Any).decode
+    SELECTOR = None
+    SELECTED = ()
+    decode_selected = decode_with
     DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
 else:
     decode_with = decode_json
@@ -301,8 +299,9 @@ class RejectEvent(Exception):
     """The event's data cannot be processed; `str(exc)` says why, for a person."""
 
 
-def _jp_type(v):
-    """The JMESPath type name of a JSON value."""
+def jp_type(v):
+    """JMESPath `type(v)`: 'string', 'number' (int, float), 'boolean' (bool is no number),
+    'array', 'object' or 'null' for a JSON value; another class by its Python name."""
     c = v.__class__
     if c is str:
         return "string"
@@ -356,25 +355,33 @@ def jp_ge(a, b):
     return None
 
 
-def jp_search(expression, event):
-    """Evaluate a precompiled jmespath expression; errors reject the event."""
-    try:
-        return _finite(expression.search(event))
-    except (jmespath.exceptions.JMESPathError, TypeError, ValueError) as exc:
-        raise RejectEvent(f"JMESPath error: {exc}") from None
+def jp_merge(first, *rest):
+    """JMESPath `merge(a, b, ...)` as the jmespath library computes it: a new object,
+    later keys win. The first argument must be an object; the others are laid over it
+    as `dict.update` does (a list of pairs merges; [] and "" add nothing). What the
+    library refuses rejects the event with the reason `jp_search` gave."""
+    if first.__class__ is not dict:
+        raise _library_type_error("merge", first, ["object"])
+    merged = first.copy()
+    for v in rest:
+        if v.__class__ is dict:
+            merged.update(v)
+            continue
+        try:  # jmespath checks the type of the first argument only
+            merged.update(v)
+        except (TypeError, ValueError) as exc:
+            raise RejectEvent(f"JMESPath error: {exc}") from None
+    return merged
 
 
-def _finite(v):
-    """A value without its non-finite numbers (`sum` overflowing, `to_number('1e999')`):
-    JSON cannot carry them, so they are missing: left out of lists and objects."""
-    c = v.__class__
-    if c is float:
-        return v if v - v == 0.0 else None
-    if c is list:
-        return [_finite(x) for x in v if x.__class__ is not float or x - x == 0.0]
-    if c is dict:
-        return {k: _finite(x) for k, x in v.items() if x.__class__ is not float or x - x == 0.0}
-    return v
+def _library_type_error(function, value, expected):
+    """What `jp_search` says when jmespath refuses an argument's type (the text of its
+    JMESPathTypeError): a compiled function that always left the refusal to the library
+    keeps its reason."""
+    return RejectEvent(
+        f"JMESPath error: In function {function}(), invalid type for value: {value!s}, "
+        f'expected one of: {expected}, received: "{jp_type(value)}"'
+    )
 
 
 _JSON_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
