@@ -10,6 +10,8 @@ only; names come from the emitter.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .. import ir, language
 from ..interpreter import compare
 from .emitter import Emitter, identifier
@@ -20,12 +22,12 @@ from .facts import (
     fallback_operands,
     is_string_list,
     is_text_valued,
-    is_truth_value,
     may_raise,
     merge_steps,
     never_missing,
     omits_in_passing,
     primary_decided,
+    truth_as_python,
 )
 
 
@@ -36,6 +38,8 @@ class ExpressionWriter:
         self.out = out
         self.defines = defines
         self.lazy: dict[ir.Expr, str] = {}  # shared values computed on first use
+        self.reused: frozenset[ir.Expr] = frozenset()  # reads named when first made
+        self.objects: frozenset[ir.Expr] = frozenset()  # objects read by several keys
         self.uses_jmespath = False
 
     def never_missing(self, expr: ir.Expr) -> bool:
@@ -63,7 +67,7 @@ class ExpressionWriter:
             name = f"v_{expr.name}"
         elif name is None and isinstance(expr, ir.GetKey) and expr.target == ir.Event():
             name = f"e_{expr.key}" if identifier(expr.key) else None
-        text = self.value(expr)
+        text = self.first_use(expr) if expr in self.lazy else self.compute(expr)
         if identifier(text):
             self.out.bind(expr, text)
             return text
@@ -80,6 +84,8 @@ class ExpressionWriter:
             return cached
         if expr in self.lazy:
             return self.first_use(expr)
+        if expr in self.reused:
+            return self.atom(expr)
         return self.compute(expr)
 
     def compute(self, expr: ir.Expr) -> str:
@@ -101,7 +107,7 @@ class ExpressionWriter:
     def condition(self, expr: ir.Expr) -> str:
         """Python source that is true exactly when the expression is JMESPath-true."""
         text = self.value(expr)
-        return text if is_truth_value(expr) else f"{self.out.helper('truthy')}({text})"
+        return text if truth_as_python(expr) else f"{self.out.helper('truthy')}({text})"
 
     def text_atom(self, expr: ir.Expr) -> str:
         """A name holding the expression written as text (None when missing)."""
@@ -127,8 +133,22 @@ class ExpressionWriter:
     def value_GetKey(self, expr: ir.GetKey) -> str:
         if expr.target == ir.Event():
             return f"event.get({expr.key!r})"
+        if expr.target in self.objects:
+            return f"{self.keys_of(expr.target)}.get({expr.key!r})"
         target = self.atom(expr.target)
         return f"({target}.get({expr.key!r}) if {target}.__class__ is dict else None)"
+
+    def keys_of(self, target: ir.Expr) -> str:
+        """A name holding the target when it is an object, else an empty one: each key
+        read from it is then a plain `get`, after one class test."""
+        readable = _Readable(target)
+        name = self.out.lookup(readable)
+        if name is None:
+            value = self.atom(target)
+            name = self.out.temp(f"{_hint(target)} keys")
+            self.out.emit(f"{name} = {value} if {value}.__class__ is dict else {{}}")
+            self.out.bind(readable, name)
+        return name
 
     def value_GetIndex(self, expr: ir.GetIndex) -> str:
         return f"{self.out.helper('jp_index')}({self.value(expr.target)}, {expr.index!r})"
@@ -161,6 +181,9 @@ class ExpressionWriter:
 
     def value_Convert(self, expr: ir.Convert) -> str:
         helper = self.out.helper(language.CONVERSIONS[expr.to])
+        if expr.to == "string":  # text is its own text: no call for the common case
+            value = self.atom(expr.target)
+            return f"({value} if {value}.__class__ is str else {helper}({value}))"
         return f"{helper}({self.value(expr.target)})"
 
     # fallbacks --------------------------------------------------------------
@@ -218,6 +241,9 @@ class ExpressionWriter:
         steps = list(merge_steps(expr, needles))
         if isinstance(steps[0], list):  # the first object literal starts the result
             self.build_object(result, steps.pop(0))
+        elif not needles:  # so does a copy of the first object spread into it
+            first = self.atom(steps.pop(0))
+            self.out.emit(f"{result} = {self.out.helper('merge_from')}({first})")
         else:
             self.out.emit(f"{result} = {{}}")
         for step in steps:
@@ -294,9 +320,33 @@ class ExpressionWriter:
             equal = equal or self.equality(expr.right, expr.left, comparison.negated)
             if equal is not None:
                 return equal
+        else:
+            ordered = self.ordering(expr)
+            if ordered is not None:
+                return ordered
         left, right = self.operand(expr.left), self.operand(expr.right)
         call = f"{self.out.helper(comparison.helper)}({left}, {right})"
         return f"(not {call})" if comparison.negated else call
+
+    def ordering(self, expr: ir.Compare) -> str | None:
+        """An ordering against a number or text constant in plain Python: the comparison
+        when the other value is of the constant's kind, else null (as the helpers decide)."""
+        left, right = expr.left, expr.right
+        constant = right if isinstance(right, ir.Const) else left
+        if not isinstance(constant, ir.Const) or isinstance(constant.value, bool):
+            return None
+        if not isinstance(constant.value, (int, float, str)):
+            return None
+        kind = "string" if isinstance(constant.value, str) else "number"
+        subject = self.atom(left if constant is right else right)
+        operands = (
+            (subject, repr(constant.value))
+            if constant is right
+            else (repr(constant.value), subject)
+        )
+        test = " or ".join(f"{subject}.__class__ is {c}" for c in _TYPE_CLASSES[kind])
+        token = language.COMPARISONS[expr.op].token
+        return f"({operands[0]} {token} {operands[1]} if {test} else None)"
 
     def equality(self, subject: ir.Expr, constant: ir.Expr, negated: bool) -> str | None:
         """Plain Python (in)equality when comparing with this constant makes it exact."""
@@ -330,14 +380,16 @@ class ExpressionWriter:
 
     def short_circuit(self, left: ir.Expr, right: ir.Expr, take_right_when_true: bool) -> str:
         """JMESPath `&&` / `||`: the right operand is evaluated only when needed."""
-        truth_values = is_truth_value(left) and is_truth_value(right)
+        # Python's `and`/`or` test the left value only: they mean JMESPath's when its
+        # truthiness does.
+        truth_values = truth_as_python(left)
         value = self.value(left) if truth_values else self.atom(left)
         with self.out.captured() as lines:
             alternative = self.value(right)
         if not lines:
             if alternative == value or right == left:  # `a || a` is a, either way
                 return value
-            if truth_values:  # Python's and/or mean the same on True, False and None
+            if truth_values:
                 return f"({value} {'and' if take_right_when_true else 'or'} {alternative})"
             test = self.take_right(left, value, take_right_when_true)
             return f"({alternative} if {test} else {value})"
@@ -349,7 +401,7 @@ class ExpressionWriter:
 
     def take_right(self, left: ir.Expr, name: str, when_true: bool) -> str:
         """The test that selects the right operand of && (when_true) or ||."""
-        test = name if is_truth_value(left) else f"{self.out.helper('truthy')}({name})"
+        test = name if truth_as_python(left) else f"{self.out.helper('truthy')}({name})"
         return test if when_true else f"not {test}"
 
     def value_Not(self, expr: ir.Not) -> str:
@@ -357,7 +409,7 @@ class ExpressionWriter:
         if isinstance(target, ir.Not):  # `!!x`: JMESPath's truthiness of x, as a boolean
             inner = target.target
             truth = self.condition(inner)
-            return f"bool({truth})" if is_truth_value(inner) else truth
+            return f"bool({truth})" if truth_as_python(inner) else truth
         if isinstance(target, ir.Compare) and not language.COMPARISONS[target.op].ordering:
             opposite = "ne" if target.op == "eq" else "eq"  # `!(a == b)` is `a != b`
             return self.value_Compare(ir.Compare(opposite, target.left, target.right))
@@ -389,6 +441,13 @@ class ExpressionWriter:
         options, subject = expr.args
         names = self.out.constant(repr(tuple(options.value)))
         return f"({self.value(subject)} {'not in' if negated else 'in'} {names})"
+
+
+@dataclass(frozen=True)
+class _Readable(ir.Expr):
+    """What `keys_of` names: the target if it is an object, else an empty object."""
+
+    target: ir.Expr
 
 
 #: The classes of the values whose JMESPath type() is each name (as jp_type decides).

@@ -3,6 +3,7 @@ functions of an expression (and the mapping's defines), no code written."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 from .. import ir, language
@@ -42,6 +43,33 @@ def evaluated(expr: ir.Expr, defines: Defines) -> Iterator[ir.Expr]:
     for child in below:
         yield from evaluated(child, defines)
     yield expr
+
+
+def repeated_reads(exprs: list[ir.Expr], defines: Defines) -> frozenset[ir.Expr]:
+    """The reads of the event (`a.b`, `a[0]`) that computing these expressions makes
+    more than once."""
+    counts = Counter(
+        node
+        for expr in exprs
+        for node in evaluated(expr, defines)
+        if isinstance(node, (ir.GetKey, ir.GetIndex)) and ir.is_plain_read(node, defines)
+    )
+    return frozenset(node for node, count in counts.items() if count > 1)
+
+
+def objects_read(exprs: list[ir.Expr], defines: Defines) -> frozenset[ir.Expr]:
+    """The objects read from the event (`a`, `a.b`) whose keys computing these
+    expressions reads two or more of."""
+    reads = {
+        node
+        for expr in exprs
+        for node in evaluated(expr, defines)
+        if isinstance(node, ir.GetKey)
+        and node.target != ir.Event()
+        and ir.is_plain_read(node.target, defines)
+    }
+    counts = Counter(node.target for node in reads)
+    return frozenset(target for target, count in counts.items() if count > 1)
 
 
 def primary_decided(primary: ir.Expr, replace_empty: bool) -> bool | None:
@@ -152,17 +180,19 @@ def call_result(expr: ir.Call) -> str:
     return language.COMPILED_FUNCTIONS[expr.name].result
 
 
-def is_truth_value(expr: ir.Expr) -> bool:
-    """True when the expression is always True, False or None (an ordering of values
-    of other types): Python's truthiness of it is JMESPath's."""
+def truth_as_python(expr: ir.Expr) -> bool:
+    """True when Python's truthiness of the value is JMESPath's: the value is never a
+    number (0 is true in JMESPath); null, false, "", [] and {} are false in both."""
     match expr:
-        case ir.Compare() | ir.Not():
+        case ir.Const(value):
+            return isinstance(value, bool) or not isinstance(value, (int, float))
+        case ir.Compare() | ir.Not() | ir.Call() | ir.Template():
+            return True  # booleans or null, type names, objects, text
+        case ir.Merge() | ir.ObjectLit() | ir.ListLit():
             return True
-        case ir.Call():
-            return call_result(expr) == "boolean"
         case ir.And(left, right) | ir.Or(left, right):
-            return is_truth_value(left) and is_truth_value(right)
-    return False
+            return truth_as_python(left) and truth_as_python(right)
+    return is_text_valued(expr)
 
 
 def is_text_valued(expr: ir.Expr) -> bool:

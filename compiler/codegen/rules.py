@@ -15,22 +15,32 @@ from .. import ir, language
 from ..runtime.contract import accepts
 from .emitter import Emitter
 from .expressions import ExpressionWriter
-from .facts import Defines, always_accepted, proven_clean, text_or_missing
+from .facts import (
+    Defines,
+    always_accepted,
+    is_text_valued,
+    objects_read,
+    proven_clean,
+    repeated_reads,
+    text_or_missing,
+)
 from .plan import Plan
 
 # A test of the contract as Python source, and its negation.
 _NEGATION = {"is": "is not", "is not": "is", "==": "!=", "!=": "=="}
 
 
-def contract_test(key: str, name: str, required: bool, holds: bool) -> str:
+def contract_test(key: str, name: str, required: bool, holds: bool, text: bool = False) -> str:
     """Python test that the value in `name` can (`holds`) or cannot go under `key`,
-    as `runtime.contract.accepts` decides."""
+    as `runtime.contract.accepts` decides; with `text`, for a value that is a str or
+    None (its type test is then `is None`, cheaper than a class test)."""
     expected = language.KEY_TYPES.get(key)
     if expected is None:
         failing = [("is", "None")] + ([("==", "''")] if required else [])
     else:
         empty = {str: [("==", "''")], list: [("==", "[]")]}.get(expected, [])
-        failing = [("is not", expected.__name__), *empty]
+        kind = ("is", "None") if text and expected is str else ("is not", expected.__name__)
+        failing = [kind, *empty]
     if holds:
         return " and ".join(f"{_subject(name, op)} {_NEGATION[op]} {rhs}" for op, rhs in failing)
     return " or ".join(f"{_subject(name, op)} {op} {rhs}" for op, rhs in failing)
@@ -103,6 +113,18 @@ class RuleWriter:
             self.rule_body(rule)
 
     def rule_body(self, rule: ir.Rule) -> None:
+        """Required keys, the reasons a call is not sent, then the call body; a read the
+        body makes more than once is named, so it is made once, and an object it reads
+        several keys of is tested for being one once."""
+        values = [f.value for f in rule.fields]
+        self.values.reused = repeated_reads(values, self.defines)
+        self.values.objects = objects_read(values, self.defines)
+        try:
+            self.body(rule)
+        finally:
+            self.values.reused = self.values.objects = frozenset()
+
+    def body(self, rule: ir.Rule) -> None:
         """Required keys, the reasons a call is not sent, then the call body."""
         required = [f for f in rule.fields if f.key in rule.required]
         names = {f.key: self.values.atom(f.value, name=f"x_{f.key}") for f in required}
@@ -128,7 +150,8 @@ class RuleWriter:
         """The test that a required key's value is missing (or of the wrong type)."""
         if text_or_missing(field.value, self.defines) and language.KEY_TYPES.get(field.key) is str:
             return f"{name} is None"
-        return contract_test(field.key, name, required=True, holds=False)
+        text = is_text_valued(ir.resolved(field.value, self.defines))
+        return contract_test(field.key, name, required=True, holds=False, text=text)
 
     def record_reasons(self, rule: ir.Rule, names: dict[str, str]) -> None:
         keys = self.out.constant(repr(tuple(names)), prefix="_KEYS_")
@@ -203,7 +226,8 @@ class RuleWriter:
             test = name
         else:
             name = self.values.atom(value)
-            test = contract_test(key, name, required=False, holds=True)
+            text = is_text_valued(ir.resolved(value, self.defines))
+            test = contract_test(key, name, required=False, holds=True, text=text)
         with self.out.block(f"if {test}:"):
             self.out.emit(f"body[{key!r}] = {name}")
 

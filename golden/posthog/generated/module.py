@@ -47,14 +47,15 @@ def transform(event, reasons=None):
     # 'Every event whose name does not start with "$" is a track call ("Track Calls").'
     # when: "!starts_with(event, '$')"
     if not (e_event.startswith("$") if e_event.__class__ is str else jp_starts_with(e_event, "$")):
-        x_event = to_text(e_event)
+        x_event = e_event if e_event.__class__ is str else to_text(e_event)
         e_distinct_id = event.get("distinct_id")
-        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
+        test_1 = None if not truthy(e_distinct_id) else e_distinct_id
+        v_user = test_1 if test_1.__class__ is str else to_text(test_1)
         v_timestamp = to_timestamp(event.get("timestamp"))
         if (
-            x_event.__class__ is not str
+            x_event is None
             or x_event == ""
-            or v_user.__class__ is not str
+            or v_user is None
             or v_user == ""
             or v_timestamp is None
         ):
@@ -71,40 +72,45 @@ def transform(event, reasons=None):
     # when: "event == '$identify' || event == '$set'"
     if e_event == "$identify" or e_event == "$set":
         e_distinct_id = event.get("distinct_id")
-        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
+        test_2 = None if not truthy(e_distinct_id) else e_distinct_id
+        v_user = test_2 if test_2.__class__ is str else to_text(test_2)
         v_timestamp = to_timestamp(event.get("timestamp"))
-        if v_user.__class__ is not str or v_user == "" or v_timestamp is None:
+        if v_user is None or v_user == "" or v_timestamp is None:
             if reasons is not None:
                 reasons.append(("identify", missing_keys(_KEYS_2, (v_user, v_timestamp))))
             return []
-        merged_1 = {}
-        object_2 = {}
-        omit_into(merged_1, object_2, ("ip", "current_url"), True)
+        merged_3 = {}
+        object_4 = {}
+        omit_into(merged_3, object_4, ("ip", "current_url"), True)
         e_person = event.get("person")
-        properties_3 = e_person.get("properties") if e_person.__class__ is dict else None
-        email_4 = properties_3.get("email") if properties_3.__class__ is dict else None
-        test_5 = to_text(None if not truthy(email_4) else email_4)
-        if test_5 is not None:
-            merged_1["email"] = test_5
-        name_6 = properties_3.get("name") if properties_3.__class__ is dict else None
-        test_7 = to_text(None if not truthy(name_6) else name_6)
-        if test_7 is not None:
-            merged_1["name"] = test_7
-        role_8 = properties_3.get("role") if properties_3.__class__ is dict else None
-        test_9 = to_text(None if not truthy(role_8) else role_8)
+        properties_5 = e_person.get("properties") if e_person.__class__ is dict else None
+        properties_keys_6 = properties_5 if properties_5.__class__ is dict else {}
+        email_7 = properties_keys_6.get("email")
+        test_8 = None if not truthy(email_7) else email_7
+        test_9 = test_8 if test_8.__class__ is str else to_text(test_8)
         if test_9 is not None:
-            merged_1["role"] = test_9
-        account_status_10 = (
-            properties_3.get("account_status") if properties_3.__class__ is dict else None
-        )
-        test_11 = to_text(None if not truthy(account_status_10) else account_status_10)
-        if test_11 is not None:
-            merged_1["accountStatus"] = test_11
-        created_at_12 = properties_3.get("created_at") if properties_3.__class__ is dict else None
-        test_13 = to_text(None if not truthy(created_at_12) else created_at_12)
-        if test_13 is not None:
-            merged_1["createdAt"] = test_13
-        body = {"type": "identify", "userId": v_user, "timestamp": v_timestamp, "traits": merged_1}
+            merged_3["email"] = test_9
+        name_10 = properties_keys_6.get("name")
+        test_11 = None if not truthy(name_10) else name_10
+        test_12 = test_11 if test_11.__class__ is str else to_text(test_11)
+        if test_12 is not None:
+            merged_3["name"] = test_12
+        role_13 = properties_keys_6.get("role")
+        test_14 = None if not truthy(role_13) else role_13
+        test_15 = test_14 if test_14.__class__ is str else to_text(test_14)
+        if test_15 is not None:
+            merged_3["role"] = test_15
+        account_status_16 = properties_keys_6.get("account_status")
+        test_17 = None if not truthy(account_status_16) else account_status_16
+        test_18 = test_17 if test_17.__class__ is str else to_text(test_17)
+        if test_18 is not None:
+            merged_3["accountStatus"] = test_18
+        created_at_19 = properties_keys_6.get("created_at")
+        test_20 = None if not truthy(created_at_19) else created_at_19
+        test_21 = test_20 if test_20.__class__ is str else to_text(test_20)
+        if test_21 is not None:
+            merged_3["createdAt"] = test_21
+        body = {"type": "identify", "userId": v_user, "timestamp": v_timestamp, "traits": merged_3}
         return [body]
 
     # rule 'pageview' (line 77): page call
@@ -112,21 +118,20 @@ def transform(event, reasons=None):
     # when: "event == '$pageview'"
     if e_event == "$pageview":
         e_properties = event.get("properties")
-        title_14 = e_properties.get("title") if e_properties.__class__ is dict else None
-        x_name = to_text(
-            (e_properties.get("$pathname") if e_properties.__class__ is dict else None)
-            if title_14 is None
-            else title_14
-        )
+        properties_keys_22 = e_properties if e_properties.__class__ is dict else {}
+        title_23 = properties_keys_22.get("title")
+        title_24 = properties_keys_22.get("$pathname") if title_23 is None else title_23
+        x_name = title_24 if title_24.__class__ is str else to_text(title_24)
         v_timestamp = to_timestamp(event.get("timestamp"))
-        if x_name.__class__ is not str or x_name == "" or v_timestamp is None:
+        if x_name is None or x_name == "" or v_timestamp is None:
             if reasons is not None:
                 reasons.append(("pageview", missing_keys(_KEYS_3, (x_name, v_timestamp))))
             return []
         body = {"type": "page"}
         e_distinct_id = event.get("distinct_id")
-        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
-        if v_user.__class__ is str and v_user != "":
+        test_25 = None if not truthy(e_distinct_id) else e_distinct_id
+        v_user = test_25 if test_25.__class__ is str else to_text(test_25)
+        if v_user is not None and v_user != "":
             body["userId"] = v_user
         body["name"] = x_name
         body["timestamp"] = v_timestamp
@@ -137,18 +142,20 @@ def transform(event, reasons=None):
     # when: "event == '$screen'"
     if e_event == "$screen":
         e_properties = event.get("properties")
-        x_name = to_text(
+        screen_name_26 = (
             e_properties.get("$screen_name") if e_properties.__class__ is dict else None
         )
+        x_name = screen_name_26 if screen_name_26.__class__ is str else to_text(screen_name_26)
         v_timestamp = to_timestamp(event.get("timestamp"))
-        if x_name.__class__ is not str or x_name == "" or v_timestamp is None:
+        if x_name is None or x_name == "" or v_timestamp is None:
             if reasons is not None:
                 reasons.append(("screen", missing_keys(_KEYS_3, (x_name, v_timestamp))))
             return []
         body = {"type": "screen"}
         e_distinct_id = event.get("distinct_id")
-        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
-        if v_user.__class__ is str and v_user != "":
+        test_27 = None if not truthy(e_distinct_id) else e_distinct_id
+        v_user = test_27 if test_27.__class__ is str else to_text(test_27)
+        if v_user is not None and v_user != "":
             body["userId"] = v_user
         body["name"] = x_name
         body["timestamp"] = v_timestamp
@@ -159,51 +166,56 @@ def transform(event, reasons=None):
     # when: "event == '$groupidentify'"
     if e_event == "$groupidentify":
         e_properties = event.get("properties")
-        x_groupId = to_text(
-            e_properties.get("$group_key") if e_properties.__class__ is dict else None
-        )
+        properties_keys_28 = e_properties if e_properties.__class__ is dict else {}
+        group_key_29 = properties_keys_28.get("$group_key")
+        x_groupId = group_key_29 if group_key_29.__class__ is str else to_text(group_key_29)
         v_timestamp = to_timestamp(event.get("timestamp"))
-        if x_groupId.__class__ is not str or x_groupId == "" or v_timestamp is None:
+        if x_groupId is None or x_groupId == "" or v_timestamp is None:
             if reasons is not None:
                 reasons.append(("group", missing_keys(_KEYS_4, (x_groupId, v_timestamp))))
             return []
         body = {"type": "group", "groupId": x_groupId}
         e_distinct_id = event.get("distinct_id")
-        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
-        if v_user.__class__ is str and v_user != "":
+        test_30 = None if not truthy(e_distinct_id) else e_distinct_id
+        v_user = test_30 if test_30.__class__ is str else to_text(test_30)
+        if v_user is not None and v_user != "":
             body["userId"] = v_user
-        anon_distinct_id_15 = (
-            e_properties.get("$anon_distinct_id") if e_properties.__class__ is dict else None
-        )
-        test_16 = to_text(None if not truthy(anon_distinct_id_15) else anon_distinct_id_15)
-        if test_16.__class__ is str and test_16 != "":
-            body["anonymousId"] = test_16
+        anon_distinct_id_31 = properties_keys_28.get("$anon_distinct_id")
+        test_32 = None if not truthy(anon_distinct_id_31) else anon_distinct_id_31
+        test_33 = test_32 if test_32.__class__ is str else to_text(test_32)
+        if test_33 is not None and test_33 != "":
+            body["anonymousId"] = test_33
         body["timestamp"] = v_timestamp
-        merged_17 = {}
-        object_18 = {}
-        omit_into(merged_17, object_18, ("ip", "current_url"), True)
-        group_set_19 = e_properties.get("$group_set") if e_properties.__class__ is dict else None
-        name_20 = group_set_19.get("name") if group_set_19.__class__ is dict else None
-        test_21 = to_text(None if not truthy(name_20) else name_20)
-        if test_21 is not None:
-            merged_17["name"] = test_21
-        created_at_22 = group_set_19.get("created_at") if group_set_19.__class__ is dict else None
-        test_23 = to_text(None if not truthy(created_at_22) else created_at_22)
-        if test_23 is not None:
-            merged_17["createdAt"] = test_23
-        status_24 = group_set_19.get("status") if group_set_19.__class__ is dict else None
-        test_25 = to_text(None if not truthy(status_24) else status_24)
-        if test_25 is not None:
-            merged_17["status"] = test_25
-        plan_26 = group_set_19.get("plan") if group_set_19.__class__ is dict else None
-        test_27 = to_text(None if not truthy(plan_26) else plan_26)
-        if test_27 is not None:
-            merged_17["plan"] = test_27
-        mrr_28 = group_set_19.get("mrr") if group_set_19.__class__ is dict else None
-        test_29 = to_number(None if not truthy(mrr_28) else mrr_28)
-        if test_29 is not None:
-            merged_17["mrr"] = test_29
-        body["traits"] = merged_17
+        merged_34 = {}
+        object_35 = {}
+        omit_into(merged_34, object_35, ("ip", "current_url"), True)
+        group_set_36 = properties_keys_28.get("$group_set")
+        group_set_keys_37 = group_set_36 if group_set_36.__class__ is dict else {}
+        name_38 = group_set_keys_37.get("name")
+        test_39 = None if not truthy(name_38) else name_38
+        test_40 = test_39 if test_39.__class__ is str else to_text(test_39)
+        if test_40 is not None:
+            merged_34["name"] = test_40
+        created_at_41 = group_set_keys_37.get("created_at")
+        test_42 = None if not truthy(created_at_41) else created_at_41
+        test_43 = test_42 if test_42.__class__ is str else to_text(test_42)
+        if test_43 is not None:
+            merged_34["createdAt"] = test_43
+        status_44 = group_set_keys_37.get("status")
+        test_45 = None if not truthy(status_44) else status_44
+        test_46 = test_45 if test_45.__class__ is str else to_text(test_45)
+        if test_46 is not None:
+            merged_34["status"] = test_46
+        plan_47 = group_set_keys_37.get("plan")
+        test_48 = None if not truthy(plan_47) else plan_47
+        test_49 = test_48 if test_48.__class__ is str else to_text(test_48)
+        if test_49 is not None:
+            merged_34["plan"] = test_49
+        mrr_50 = group_set_keys_37.get("mrr")
+        test_51 = to_number(None if not truthy(mrr_50) else mrr_50)
+        if test_51 is not None:
+            merged_34["mrr"] = test_51
+        body["traits"] = merged_34
         return [body]
     return []
 
@@ -416,10 +428,15 @@ def to_number(v):
     if c is float:
         return v if v - v == 0.0 else None
     if c is str:
-        m = _NUM_RE.fullmatch(v)
-        if m is None:
-            return None
-        if not m.group(1):
+        # Plain ASCII digits without a leading zero, the common text, need no pattern.
+        if v.isascii() and v.isdigit() and (v[0] != "0" or len(v) == 1):
+            integer = True
+        else:
+            m = _NUM_RE.fullmatch(v)
+            if m is None:
+                return None
+            integer = not m.group(1)
+        if integer:
             try:
                 return int(v)
             except ValueError:  # too many digits

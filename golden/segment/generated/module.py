@@ -46,15 +46,18 @@ def transform(event, reasons=None):
     # rule 'track' (line 32): track call
     # when: "type == 'track'"
     if e_type == "track":
-        x_event = to_text(event.get("event"))
-        x_userId = to_text(event.get("userId"))
-        x_timestamp = to_text(event.get("timestamp"))
+        e_event = event.get("event")
+        x_event = e_event if e_event.__class__ is str else to_text(e_event)
+        e_userId = event.get("userId")
+        x_userId = e_userId if e_userId.__class__ is str else to_text(e_userId)
+        e_timestamp = event.get("timestamp")
+        x_timestamp = e_timestamp if e_timestamp.__class__ is str else to_text(e_timestamp)
         if (
-            x_event.__class__ is not str
+            x_event is None
             or x_event == ""
-            or x_userId.__class__ is not str
+            or x_userId is None
             or x_userId == ""
-            or x_timestamp.__class__ is not str
+            or x_timestamp is None
             or x_timestamp == ""
         ):
             if reasons is not None:
@@ -66,37 +69,39 @@ def transform(event, reasons=None):
     # rule 'identify' (line 40): identify call
     # when: "type == 'identify'"
     if e_type == "identify":
-        x_userId = to_text(event.get("userId"))
-        x_timestamp = to_text(event.get("timestamp"))
-        if (
-            x_userId.__class__ is not str
-            or x_userId == ""
-            or x_timestamp.__class__ is not str
-            or x_timestamp == ""
-        ):
+        e_userId = event.get("userId")
+        x_userId = e_userId if e_userId.__class__ is str else to_text(e_userId)
+        e_timestamp = event.get("timestamp")
+        x_timestamp = e_timestamp if e_timestamp.__class__ is str else to_text(e_timestamp)
+        if x_userId is None or x_userId == "" or x_timestamp is None or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("identify", missing_keys(_KEYS_2, (x_userId, x_timestamp))))
             return []
-        merged_1 = {}
         e_traits = event.get("traits")
-        merge_into(merged_1, e_traits)
-        email_2 = to_text(e_traits.get("email") if e_traits.__class__ is dict else None)
-        if email_2 is not None:
-            merged_1["email"] = email_2
-        name_3 = to_text(e_traits.get("name") if e_traits.__class__ is dict else None)
-        if name_3 is not None:
-            merged_1["name"] = name_3
-        role_4 = to_text(e_traits.get("role") if e_traits.__class__ is dict else None)
-        if role_4 is not None:
-            merged_1["role"] = role_4
-        account_status_5 = to_text(
-            e_traits.get("accountStatus") if e_traits.__class__ is dict else None
+        merged_1 = merge_from(e_traits)
+        traits_keys_2 = e_traits if e_traits.__class__ is dict else {}
+        email_3 = traits_keys_2.get("email")
+        email_4 = email_3 if email_3.__class__ is str else to_text(email_3)
+        if email_4 is not None:
+            merged_1["email"] = email_4
+        name_5 = traits_keys_2.get("name")
+        name_6 = name_5 if name_5.__class__ is str else to_text(name_5)
+        if name_6 is not None:
+            merged_1["name"] = name_6
+        role_7 = traits_keys_2.get("role")
+        role_8 = role_7 if role_7.__class__ is str else to_text(role_7)
+        if role_8 is not None:
+            merged_1["role"] = role_8
+        account_status_9 = traits_keys_2.get("accountStatus")
+        account_status_10 = (
+            account_status_9 if account_status_9.__class__ is str else to_text(account_status_9)
         )
-        if account_status_5 is not None:
-            merged_1["accountStatus"] = account_status_5
-        created_at_6 = to_text(e_traits.get("createdAt") if e_traits.__class__ is dict else None)
-        if created_at_6 is not None:
-            merged_1["createdAt"] = created_at_6
+        if account_status_10 is not None:
+            merged_1["accountStatus"] = account_status_10
+        created_at_11 = traits_keys_2.get("createdAt")
+        created_at_12 = created_at_11 if created_at_11.__class__ is str else to_text(created_at_11)
+        if created_at_12 is not None:
+            merged_1["createdAt"] = created_at_12
         body = {
             "type": "identify",
             "userId": x_userId,
@@ -113,55 +118,63 @@ def transform(event, reasons=None):
     # rule 'group' (line 55): group call
     # when: "type == 'group'"
     if e_type == "group":
-        x_groupId = to_text(event.get("groupId"))
-        x_timestamp = to_text(event.get("timestamp"))
-        if (
-            x_groupId.__class__ is not str
-            or x_groupId == ""
-            or x_timestamp.__class__ is not str
-            or x_timestamp == ""
-        ):
+        e_groupId = event.get("groupId")
+        x_groupId = e_groupId if e_groupId.__class__ is str else to_text(e_groupId)
+        e_timestamp = event.get("timestamp")
+        x_timestamp = e_timestamp if e_timestamp.__class__ is str else to_text(e_timestamp)
+        if x_groupId is None or x_groupId == "" or x_timestamp is None or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("group", missing_keys(_KEYS_3, (x_groupId, x_timestamp))))
             return []
         body = {"type": "group", "groupId": x_groupId}
-        user_id_7 = to_text(event.get("userId"))
-        if user_id_7.__class__ is str and user_id_7 != "":
-            body["userId"] = user_id_7
-        anonymous_id_8 = to_text(event.get("anonymousId"))
-        if anonymous_id_8.__class__ is str and anonymous_id_8 != "":
-            body["anonymousId"] = anonymous_id_8
+        e_userId = event.get("userId")
+        user_id_13 = e_userId if e_userId.__class__ is str else to_text(e_userId)
+        if user_id_13 is not None and user_id_13 != "":
+            body["userId"] = user_id_13
+        e_anonymousId = event.get("anonymousId")
+        anonymous_id_14 = (
+            e_anonymousId if e_anonymousId.__class__ is str else to_text(e_anonymousId)
+        )
+        if anonymous_id_14 is not None and anonymous_id_14 != "":
+            body["anonymousId"] = anonymous_id_14
         body["timestamp"] = x_timestamp
-        merged_9 = {}
         e_traits = event.get("traits")
-        test_10 = (
-            (e_traits.get("mrr") if e_traits.__class__ is dict else None) is None
-            or jp_ge(e_traits.get("mrr") if e_traits.__class__ is dict else None, 0)
-        ) or jp_lt(e_traits.get("mrr") if e_traits.__class__ is dict else None, 0)
-        test_11 = e_traits if test_10 else test_10
-        test_12 = None if not truthy(test_11) else test_11
-        test_15 = test_12
-        if test_15 is None:
-            test_13 = e_traits.__class__ is dict
-            test_14 = jp_merge(e_traits, {"mrr": None}) if test_13 else test_13
-            test_15 = None if not truthy(test_14) else test_14
-        merge_into(merged_9, test_15)
-        name_16 = to_text(e_traits.get("name") if e_traits.__class__ is dict else None)
-        if name_16 is not None:
-            merged_9["name"] = name_16
-        created_at_17 = to_text(e_traits.get("createdAt") if e_traits.__class__ is dict else None)
-        if created_at_17 is not None:
-            merged_9["createdAt"] = created_at_17
-        status_18 = to_text(e_traits.get("status") if e_traits.__class__ is dict else None)
-        if status_18 is not None:
-            merged_9["status"] = status_18
-        plan_19 = to_text(e_traits.get("plan") if e_traits.__class__ is dict else None)
-        if plan_19 is not None:
-            merged_9["plan"] = plan_19
-        mrr_20 = to_number(e_traits.get("mrr") if e_traits.__class__ is dict else None)
-        if mrr_20 is not None:
-            merged_9["mrr"] = mrr_20
-        body["traits"] = merged_9
+        traits_keys_16 = e_traits if e_traits.__class__ is dict else {}
+        mrr_17 = traits_keys_16.get("mrr")
+        test_18 = (
+            (
+                mrr_17 is None
+                or (mrr_17 >= 0 if mrr_17.__class__ is int or mrr_17.__class__ is float else None)
+            )
+            or (mrr_17 < 0 if mrr_17.__class__ is int or mrr_17.__class__ is float else None)
+        ) and e_traits
+        test_19 = None if not truthy(test_18) else test_18
+        test_20 = (
+            (e_traits.__class__ is dict and jp_merge(e_traits, {"mrr": None})) or None
+            if test_19 is None
+            else test_19
+        )
+        merged_15 = merge_from(test_20)
+        name_21 = traits_keys_16.get("name")
+        name_22 = name_21 if name_21.__class__ is str else to_text(name_21)
+        if name_22 is not None:
+            merged_15["name"] = name_22
+        created_at_23 = traits_keys_16.get("createdAt")
+        created_at_24 = created_at_23 if created_at_23.__class__ is str else to_text(created_at_23)
+        if created_at_24 is not None:
+            merged_15["createdAt"] = created_at_24
+        status_25 = traits_keys_16.get("status")
+        status_26 = status_25 if status_25.__class__ is str else to_text(status_25)
+        if status_26 is not None:
+            merged_15["status"] = status_26
+        plan_27 = traits_keys_16.get("plan")
+        plan_28 = plan_27 if plan_27.__class__ is str else to_text(plan_27)
+        if plan_28 is not None:
+            merged_15["plan"] = plan_28
+        mrr_29 = to_number(mrr_17)
+        if mrr_29 is not None:
+            merged_15["mrr"] = mrr_29
+        body["traits"] = merged_15
         problem = body_problem(body, _CHECK_1)
         if problem is not None:
             if reasons is not None:
@@ -172,36 +185,42 @@ def transform(event, reasons=None):
     # rule 'page' (line 79): page call
     # when: "type == 'page'"
     if e_type == "page":
-        x_timestamp = to_text(event.get("timestamp"))
-        if x_timestamp.__class__ is not str or x_timestamp == "":
+        e_timestamp = event.get("timestamp")
+        x_timestamp = e_timestamp if e_timestamp.__class__ is str else to_text(e_timestamp)
+        if x_timestamp is None or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("page", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
         body = {"type": "page"}
-        user_id_21 = to_text(event.get("userId"))
-        if user_id_21.__class__ is str and user_id_21 != "":
-            body["userId"] = user_id_21
-        name_22 = to_text(event.get("name"))
-        if name_22.__class__ is str and name_22 != "":
-            body["name"] = name_22
+        e_userId = event.get("userId")
+        user_id_30 = e_userId if e_userId.__class__ is str else to_text(e_userId)
+        if user_id_30 is not None and user_id_30 != "":
+            body["userId"] = user_id_30
+        e_name = event.get("name")
+        name_31 = e_name if e_name.__class__ is str else to_text(e_name)
+        if name_31 is not None and name_31 != "":
+            body["name"] = name_31
         body["timestamp"] = x_timestamp
         return [body]
 
     # rule 'screen' (line 87): screen call
     # when: "type == 'screen'"
     if e_type == "screen":
-        x_timestamp = to_text(event.get("timestamp"))
-        if x_timestamp.__class__ is not str or x_timestamp == "":
+        e_timestamp = event.get("timestamp")
+        x_timestamp = e_timestamp if e_timestamp.__class__ is str else to_text(e_timestamp)
+        if x_timestamp is None or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("screen", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
         body = {"type": "screen"}
-        user_id_23 = to_text(event.get("userId"))
-        if user_id_23.__class__ is str and user_id_23 != "":
-            body["userId"] = user_id_23
-        name_24 = to_text(event.get("name"))
-        if name_24.__class__ is str and name_24 != "":
-            body["name"] = name_24
+        e_userId = event.get("userId")
+        user_id_32 = e_userId if e_userId.__class__ is str else to_text(e_userId)
+        if user_id_32 is not None and user_id_32 != "":
+            body["userId"] = user_id_32
+        e_name = event.get("name")
+        name_33 = e_name if e_name.__class__ is str else to_text(e_name)
+        if name_33 is not None and name_33 != "":
+            body["name"] = name_33
         body["timestamp"] = x_timestamp
         return [body]
     return []
@@ -330,31 +349,6 @@ def truthy(v):
     return not (v == "" or v == [] or v == {})
 
 
-def jp_lt(a, b):
-    """JMESPath `<`: numbers (not booleans) or strings; otherwise null.
-
-    jmespath 1.x raises TypeError for a number against a string; we give null.
-    """
-    ca = a.__class__
-    cb = b.__class__
-    if ca is str:
-        return a < b if cb is str else None
-    if (ca is int or ca is float) and (cb is int or cb is float):
-        return a < b
-    return None
-
-
-def jp_ge(a, b):
-    """JMESPath `>=`: numbers (not booleans) or strings; otherwise null."""
-    ca = a.__class__
-    cb = b.__class__
-    if ca is str:
-        return a >= b if cb is str else None
-    if (ca is int or ca is float) and (cb is int or cb is float):
-        return a >= b
-    return None
-
-
 def jp_merge(first, *rest):
     """JMESPath `merge(a, b, ...)` as the jmespath library computes it: a new object,
     later keys win. The first argument must be an object; the others are laid over it
@@ -423,10 +417,15 @@ def to_number(v):
     if c is float:
         return v if v - v == 0.0 else None
     if c is str:
-        m = _NUM_RE.fullmatch(v)
-        if m is None:
-            return None
-        if not m.group(1):
+        # Plain ASCII digits without a leading zero, the common text, need no pattern.
+        if v.isascii() and v.isdigit() and (v[0] != "0" or len(v) == 1):
+            integer = True
+        else:
+            m = _NUM_RE.fullmatch(v)
+            if m is None:
+                return None
+            integer = not m.group(1)
+        if integer:
             try:
                 return int(v)
             except ValueError:  # too many digits
@@ -436,12 +435,14 @@ def to_number(v):
     return None
 
 
-def merge_into(out, part):
-    """Lay the object `part` over `out`, leaving out its null (missing) values."""
-    if part.__class__ is dict:
-        if None in part.values():
-            part = {key: value for key, value in part.items() if value is not None}
-        out.update(part)
+def merge_from(part):
+    """A new object holding the object `part` without its null values ({} for anything
+    else): what `merge_into({}, part)` leaves, in one copy."""
+    if part.__class__ is not dict:
+        return {}
+    if None in part.values():
+        return {key: value for key, value in part.items() if value is not None}
+    return part.copy()
 
 
 # The types of the keys Accoil defines. A value of another type (or an empty
