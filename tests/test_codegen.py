@@ -154,13 +154,15 @@ rules:
 
 def test_a_rule_reads_each_key_once_and_tests_an_object_once():
     """Generated code names a read it makes twice (traits.plan) and tests once whether
-    the object it reads several keys of (traits) is one; the text of a conversion to
-    text is tested for None, not for its class."""
+    the object it reads several keys of (traits) is one; a conversion to text happens
+    in the key's own local, and the required key is then tested for None, not for its
+    class."""
     source = compile_source(_READS, filename="reads.yaml")
     body = ast.unparse(_transform(source))
     assert body.count("e_traits.__class__ is dict") == 1, body
     assert body.count(".get('plan')") == 1, body
-    assert "x_userId is None" in body and "x_userId.__class__" not in body, body
+    assert "x_userId is None or x_userId == ''" in body, body
+    assert body.count("x_userId.__class__ is not str") == 1, body  # its conversion only
     module = load(_READS)
     assert module.transform({"id": 7, "traits": {"plan": "gold", "email": 1}}) == [
         {"type": "identify", "userId": "7", "timestamp": "2024-05-01T00:00:00.000Z",

@@ -67,13 +67,31 @@ class ExpressionWriter:
             name = f"v_{expr.name}"
         elif name is None and isinstance(expr, ir.GetKey) and expr.target == ir.Event():
             name = f"e_{expr.key}" if identifier(expr.key) else None
+        resolved = ir.resolved(expr, self.defines)
+        if expr not in self.lazy and isinstance(resolved, ir.Convert) and resolved.to == "string":
+            return self.text_in_place(expr, resolved.target, name)
         text = self.first_use(expr) if expr in self.lazy else self.compute(expr)
         if identifier(text):
             self.out.bind(expr, text)
             return text
-        usable = name is not None and identifier(name) and not self.out.holds_other(name, expr)
-        variable = name if usable else self.out.temp(_hint(expr))
+        variable = self.variable(expr, name)
         self.out.emit(f"{variable} = {text}")
+        self.out.bind(expr, variable)
+        return variable
+
+    def variable(self, expr: ir.Expr, name: str | None) -> str:
+        """The local to hold the expression: `name` when it is free for it, else a temporary."""
+        usable = name is not None and identifier(name) and not self.out.holds_other(name, expr)
+        return name if usable else self.out.temp(_hint(expr))
+
+    def text_in_place(self, expr: ir.Expr, target: ir.Expr, name: str | None) -> str:
+        """`as: string` into one local: the value, then its text when it is not text
+        already (the common case costs no call and no second name)."""
+        variable = self.variable(expr, name)
+        self.out.emit(f"{variable} = {self.value(target)}")
+        with self.out.block(f"if {variable}.__class__ is not str:"):
+            to_text = self.out.helper(language.CONVERSIONS["string"])
+            self.out.emit(f"{variable} = {to_text}({variable})")
         self.out.bind(expr, variable)
         return variable
 

@@ -47,10 +47,13 @@ def transform(event, reasons=None):
     # 'Every event whose name does not start with "$" is a track call ("Track Calls").'
     # when: "!starts_with(event, '$')"
     if not (e_event.startswith("$") if e_event.__class__ is str else jp_starts_with(e_event, "$")):
-        x_event = e_event if e_event.__class__ is str else to_text(e_event)
+        x_event = e_event
+        if x_event.__class__ is not str:
+            x_event = to_text(x_event)
         e_distinct_id = event.get("distinct_id")
-        test_1 = None if not truthy(e_distinct_id) else e_distinct_id
-        v_user = test_1 if test_1.__class__ is str else to_text(test_1)
+        v_user = None if not truthy(e_distinct_id) else e_distinct_id
+        if v_user.__class__ is not str:
+            v_user = to_text(v_user)
         v_timestamp = to_timestamp(event.get("timestamp"))
         if (
             x_event is None
@@ -72,45 +75,51 @@ def transform(event, reasons=None):
     # when: "event == '$identify' || event == '$set'"
     if e_event == "$identify" or e_event == "$set":
         e_distinct_id = event.get("distinct_id")
-        test_2 = None if not truthy(e_distinct_id) else e_distinct_id
-        v_user = test_2 if test_2.__class__ is str else to_text(test_2)
+        v_user = None if not truthy(e_distinct_id) else e_distinct_id
+        if v_user.__class__ is not str:
+            v_user = to_text(v_user)
         v_timestamp = to_timestamp(event.get("timestamp"))
         if v_user is None or v_user == "" or v_timestamp is None:
             if reasons is not None:
                 reasons.append(("identify", missing_keys(_KEYS_2, (v_user, v_timestamp))))
             return []
-        merged_3 = {}
-        object_4 = {}
-        omit_into(merged_3, object_4, ("ip", "current_url"), True)
+        merged_1 = {}
+        object_2 = {}
+        omit_into(merged_1, object_2, ("ip", "current_url"), True)
         e_person = event.get("person")
-        properties_5 = e_person.get("properties") if e_person.__class__ is dict else None
-        properties_keys_6 = properties_5 if properties_5.__class__ is dict else {}
-        email_7 = properties_keys_6.get("email")
-        test_8 = None if not truthy(email_7) else email_7
-        test_9 = test_8 if test_8.__class__ is str else to_text(test_8)
+        properties_4 = e_person.get("properties") if e_person.__class__ is dict else None
+        properties_keys_5 = properties_4 if properties_4.__class__ is dict else {}
+        email_6 = properties_keys_5.get("email")
+        test_3 = None if not truthy(email_6) else email_6
+        if test_3.__class__ is not str:
+            test_3 = to_text(test_3)
+        if test_3 is not None:
+            merged_1["email"] = test_3
+        name_8 = properties_keys_5.get("name")
+        test_7 = None if not truthy(name_8) else name_8
+        if test_7.__class__ is not str:
+            test_7 = to_text(test_7)
+        if test_7 is not None:
+            merged_1["name"] = test_7
+        role_10 = properties_keys_5.get("role")
+        test_9 = None if not truthy(role_10) else role_10
+        if test_9.__class__ is not str:
+            test_9 = to_text(test_9)
         if test_9 is not None:
-            merged_3["email"] = test_9
-        name_10 = properties_keys_6.get("name")
-        test_11 = None if not truthy(name_10) else name_10
-        test_12 = test_11 if test_11.__class__ is str else to_text(test_11)
-        if test_12 is not None:
-            merged_3["name"] = test_12
-        role_13 = properties_keys_6.get("role")
-        test_14 = None if not truthy(role_13) else role_13
-        test_15 = test_14 if test_14.__class__ is str else to_text(test_14)
-        if test_15 is not None:
-            merged_3["role"] = test_15
-        account_status_16 = properties_keys_6.get("account_status")
-        test_17 = None if not truthy(account_status_16) else account_status_16
-        test_18 = test_17 if test_17.__class__ is str else to_text(test_17)
-        if test_18 is not None:
-            merged_3["accountStatus"] = test_18
-        created_at_19 = properties_keys_6.get("created_at")
-        test_20 = None if not truthy(created_at_19) else created_at_19
-        test_21 = test_20 if test_20.__class__ is str else to_text(test_20)
-        if test_21 is not None:
-            merged_3["createdAt"] = test_21
-        body = {"type": "identify", "userId": v_user, "timestamp": v_timestamp, "traits": merged_3}
+            merged_1["role"] = test_9
+        account_status_12 = properties_keys_5.get("account_status")
+        test_11 = None if not truthy(account_status_12) else account_status_12
+        if test_11.__class__ is not str:
+            test_11 = to_text(test_11)
+        if test_11 is not None:
+            merged_1["accountStatus"] = test_11
+        created_at_14 = properties_keys_5.get("created_at")
+        test_13 = None if not truthy(created_at_14) else created_at_14
+        if test_13.__class__ is not str:
+            test_13 = to_text(test_13)
+        if test_13 is not None:
+            merged_1["createdAt"] = test_13
+        body = {"type": "identify", "userId": v_user, "timestamp": v_timestamp, "traits": merged_1}
         return [body]
 
     # rule 'pageview' (line 77): page call
@@ -118,10 +127,11 @@ def transform(event, reasons=None):
     # when: "event == '$pageview'"
     if e_event == "$pageview":
         e_properties = event.get("properties")
-        properties_keys_22 = e_properties if e_properties.__class__ is dict else {}
-        title_23 = properties_keys_22.get("title")
-        title_24 = properties_keys_22.get("$pathname") if title_23 is None else title_23
-        x_name = title_24 if title_24.__class__ is str else to_text(title_24)
+        properties_keys_15 = e_properties if e_properties.__class__ is dict else {}
+        title_16 = properties_keys_15.get("title")
+        x_name = properties_keys_15.get("$pathname") if title_16 is None else title_16
+        if x_name.__class__ is not str:
+            x_name = to_text(x_name)
         v_timestamp = to_timestamp(event.get("timestamp"))
         if x_name is None or x_name == "" or v_timestamp is None:
             if reasons is not None:
@@ -129,8 +139,9 @@ def transform(event, reasons=None):
             return []
         body = {"type": "page"}
         e_distinct_id = event.get("distinct_id")
-        test_25 = None if not truthy(e_distinct_id) else e_distinct_id
-        v_user = test_25 if test_25.__class__ is str else to_text(test_25)
+        v_user = None if not truthy(e_distinct_id) else e_distinct_id
+        if v_user.__class__ is not str:
+            v_user = to_text(v_user)
         if v_user is not None and v_user != "":
             body["userId"] = v_user
         body["name"] = x_name
@@ -142,10 +153,9 @@ def transform(event, reasons=None):
     # when: "event == '$screen'"
     if e_event == "$screen":
         e_properties = event.get("properties")
-        screen_name_26 = (
-            e_properties.get("$screen_name") if e_properties.__class__ is dict else None
-        )
-        x_name = screen_name_26 if screen_name_26.__class__ is str else to_text(screen_name_26)
+        x_name = e_properties.get("$screen_name") if e_properties.__class__ is dict else None
+        if x_name.__class__ is not str:
+            x_name = to_text(x_name)
         v_timestamp = to_timestamp(event.get("timestamp"))
         if x_name is None or x_name == "" or v_timestamp is None:
             if reasons is not None:
@@ -153,8 +163,9 @@ def transform(event, reasons=None):
             return []
         body = {"type": "screen"}
         e_distinct_id = event.get("distinct_id")
-        test_27 = None if not truthy(e_distinct_id) else e_distinct_id
-        v_user = test_27 if test_27.__class__ is str else to_text(test_27)
+        v_user = None if not truthy(e_distinct_id) else e_distinct_id
+        if v_user.__class__ is not str:
+            v_user = to_text(v_user)
         if v_user is not None and v_user != "":
             body["userId"] = v_user
         body["name"] = x_name
@@ -166,9 +177,10 @@ def transform(event, reasons=None):
     # when: "event == '$groupidentify'"
     if e_event == "$groupidentify":
         e_properties = event.get("properties")
-        properties_keys_28 = e_properties if e_properties.__class__ is dict else {}
-        group_key_29 = properties_keys_28.get("$group_key")
-        x_groupId = group_key_29 if group_key_29.__class__ is str else to_text(group_key_29)
+        properties_keys_17 = e_properties if e_properties.__class__ is dict else {}
+        x_groupId = properties_keys_17.get("$group_key")
+        if x_groupId.__class__ is not str:
+            x_groupId = to_text(x_groupId)
         v_timestamp = to_timestamp(event.get("timestamp"))
         if x_groupId is None or x_groupId == "" or v_timestamp is None:
             if reasons is not None:
@@ -176,46 +188,52 @@ def transform(event, reasons=None):
             return []
         body = {"type": "group", "groupId": x_groupId}
         e_distinct_id = event.get("distinct_id")
-        test_30 = None if not truthy(e_distinct_id) else e_distinct_id
-        v_user = test_30 if test_30.__class__ is str else to_text(test_30)
+        v_user = None if not truthy(e_distinct_id) else e_distinct_id
+        if v_user.__class__ is not str:
+            v_user = to_text(v_user)
         if v_user is not None and v_user != "":
             body["userId"] = v_user
-        anon_distinct_id_31 = properties_keys_28.get("$anon_distinct_id")
-        test_32 = None if not truthy(anon_distinct_id_31) else anon_distinct_id_31
-        test_33 = test_32 if test_32.__class__ is str else to_text(test_32)
-        if test_33 is not None and test_33 != "":
-            body["anonymousId"] = test_33
+        anon_distinct_id_19 = properties_keys_17.get("$anon_distinct_id")
+        test_18 = None if not truthy(anon_distinct_id_19) else anon_distinct_id_19
+        if test_18.__class__ is not str:
+            test_18 = to_text(test_18)
+        if test_18 is not None and test_18 != "":
+            body["anonymousId"] = test_18
         body["timestamp"] = v_timestamp
-        merged_34 = {}
-        object_35 = {}
-        omit_into(merged_34, object_35, ("ip", "current_url"), True)
-        group_set_36 = properties_keys_28.get("$group_set")
-        group_set_keys_37 = group_set_36 if group_set_36.__class__ is dict else {}
-        name_38 = group_set_keys_37.get("name")
-        test_39 = None if not truthy(name_38) else name_38
-        test_40 = test_39 if test_39.__class__ is str else to_text(test_39)
-        if test_40 is not None:
-            merged_34["name"] = test_40
-        created_at_41 = group_set_keys_37.get("created_at")
-        test_42 = None if not truthy(created_at_41) else created_at_41
-        test_43 = test_42 if test_42.__class__ is str else to_text(test_42)
-        if test_43 is not None:
-            merged_34["createdAt"] = test_43
-        status_44 = group_set_keys_37.get("status")
-        test_45 = None if not truthy(status_44) else status_44
-        test_46 = test_45 if test_45.__class__ is str else to_text(test_45)
-        if test_46 is not None:
-            merged_34["status"] = test_46
-        plan_47 = group_set_keys_37.get("plan")
-        test_48 = None if not truthy(plan_47) else plan_47
-        test_49 = test_48 if test_48.__class__ is str else to_text(test_48)
-        if test_49 is not None:
-            merged_34["plan"] = test_49
-        mrr_50 = group_set_keys_37.get("mrr")
-        test_51 = to_number(None if not truthy(mrr_50) else mrr_50)
-        if test_51 is not None:
-            merged_34["mrr"] = test_51
-        body["traits"] = merged_34
+        merged_20 = {}
+        object_21 = {}
+        omit_into(merged_20, object_21, ("ip", "current_url"), True)
+        group_set_23 = properties_keys_17.get("$group_set")
+        group_set_keys_24 = group_set_23 if group_set_23.__class__ is dict else {}
+        name_25 = group_set_keys_24.get("name")
+        test_22 = None if not truthy(name_25) else name_25
+        if test_22.__class__ is not str:
+            test_22 = to_text(test_22)
+        if test_22 is not None:
+            merged_20["name"] = test_22
+        created_at_27 = group_set_keys_24.get("created_at")
+        test_26 = None if not truthy(created_at_27) else created_at_27
+        if test_26.__class__ is not str:
+            test_26 = to_text(test_26)
+        if test_26 is not None:
+            merged_20["createdAt"] = test_26
+        status_29 = group_set_keys_24.get("status")
+        test_28 = None if not truthy(status_29) else status_29
+        if test_28.__class__ is not str:
+            test_28 = to_text(test_28)
+        if test_28 is not None:
+            merged_20["status"] = test_28
+        plan_31 = group_set_keys_24.get("plan")
+        test_30 = None if not truthy(plan_31) else plan_31
+        if test_30.__class__ is not str:
+            test_30 = to_text(test_30)
+        if test_30 is not None:
+            merged_20["plan"] = test_30
+        mrr_32 = group_set_keys_24.get("mrr")
+        test_33 = to_number(None if not truthy(mrr_32) else mrr_32)
+        if test_33 is not None:
+            merged_20["mrr"] = test_33
+        body["traits"] = merged_20
         return [body]
     return []
 

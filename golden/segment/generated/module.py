@@ -46,12 +46,15 @@ def transform(event, reasons=None):
     # rule 'track' (line 32): track call
     # when: "type == 'track'"
     if e_type == "track":
-        e_event = event.get("event")
-        x_event = e_event if e_event.__class__ is str else to_text(e_event)
-        e_userId = event.get("userId")
-        x_userId = e_userId if e_userId.__class__ is str else to_text(e_userId)
-        e_timestamp = event.get("timestamp")
-        x_timestamp = e_timestamp if e_timestamp.__class__ is str else to_text(e_timestamp)
+        x_event = event.get("event")
+        if x_event.__class__ is not str:
+            x_event = to_text(x_event)
+        x_userId = event.get("userId")
+        if x_userId.__class__ is not str:
+            x_userId = to_text(x_userId)
+        x_timestamp = event.get("timestamp")
+        if x_timestamp.__class__ is not str:
+            x_timestamp = to_text(x_timestamp)
         if (
             x_event is None
             or x_event == ""
@@ -69,39 +72,44 @@ def transform(event, reasons=None):
     # rule 'identify' (line 40): identify call
     # when: "type == 'identify'"
     if e_type == "identify":
-        e_userId = event.get("userId")
-        x_userId = e_userId if e_userId.__class__ is str else to_text(e_userId)
-        e_timestamp = event.get("timestamp")
-        x_timestamp = e_timestamp if e_timestamp.__class__ is str else to_text(e_timestamp)
+        x_userId = event.get("userId")
+        if x_userId.__class__ is not str:
+            x_userId = to_text(x_userId)
+        x_timestamp = event.get("timestamp")
+        if x_timestamp.__class__ is not str:
+            x_timestamp = to_text(x_timestamp)
         if x_userId is None or x_userId == "" or x_timestamp is None or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("identify", missing_keys(_KEYS_2, (x_userId, x_timestamp))))
             return []
         e_traits = event.get("traits")
         merged_1 = merge_from(e_traits)
-        traits_keys_2 = e_traits if e_traits.__class__ is dict else {}
-        email_3 = traits_keys_2.get("email")
-        email_4 = email_3 if email_3.__class__ is str else to_text(email_3)
-        if email_4 is not None:
-            merged_1["email"] = email_4
-        name_5 = traits_keys_2.get("name")
-        name_6 = name_5 if name_5.__class__ is str else to_text(name_5)
-        if name_6 is not None:
-            merged_1["name"] = name_6
-        role_7 = traits_keys_2.get("role")
-        role_8 = role_7 if role_7.__class__ is str else to_text(role_7)
-        if role_8 is not None:
-            merged_1["role"] = role_8
-        account_status_9 = traits_keys_2.get("accountStatus")
-        account_status_10 = (
-            account_status_9 if account_status_9.__class__ is str else to_text(account_status_9)
-        )
-        if account_status_10 is not None:
-            merged_1["accountStatus"] = account_status_10
-        created_at_11 = traits_keys_2.get("createdAt")
-        created_at_12 = created_at_11 if created_at_11.__class__ is str else to_text(created_at_11)
-        if created_at_12 is not None:
-            merged_1["createdAt"] = created_at_12
+        traits_keys_3 = e_traits if e_traits.__class__ is dict else {}
+        email_2 = traits_keys_3.get("email")
+        if email_2.__class__ is not str:
+            email_2 = to_text(email_2)
+        if email_2 is not None:
+            merged_1["email"] = email_2
+        name_4 = traits_keys_3.get("name")
+        if name_4.__class__ is not str:
+            name_4 = to_text(name_4)
+        if name_4 is not None:
+            merged_1["name"] = name_4
+        role_5 = traits_keys_3.get("role")
+        if role_5.__class__ is not str:
+            role_5 = to_text(role_5)
+        if role_5 is not None:
+            merged_1["role"] = role_5
+        account_status_6 = traits_keys_3.get("accountStatus")
+        if account_status_6.__class__ is not str:
+            account_status_6 = to_text(account_status_6)
+        if account_status_6 is not None:
+            merged_1["accountStatus"] = account_status_6
+        created_at_7 = traits_keys_3.get("createdAt")
+        if created_at_7.__class__ is not str:
+            created_at_7 = to_text(created_at_7)
+        if created_at_7 is not None:
+            merged_1["createdAt"] = created_at_7
         body = {
             "type": "identify",
             "userId": x_userId,
@@ -118,63 +126,69 @@ def transform(event, reasons=None):
     # rule 'group' (line 55): group call
     # when: "type == 'group'"
     if e_type == "group":
-        e_groupId = event.get("groupId")
-        x_groupId = e_groupId if e_groupId.__class__ is str else to_text(e_groupId)
-        e_timestamp = event.get("timestamp")
-        x_timestamp = e_timestamp if e_timestamp.__class__ is str else to_text(e_timestamp)
+        x_groupId = event.get("groupId")
+        if x_groupId.__class__ is not str:
+            x_groupId = to_text(x_groupId)
+        x_timestamp = event.get("timestamp")
+        if x_timestamp.__class__ is not str:
+            x_timestamp = to_text(x_timestamp)
         if x_groupId is None or x_groupId == "" or x_timestamp is None or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("group", missing_keys(_KEYS_3, (x_groupId, x_timestamp))))
             return []
         body = {"type": "group", "groupId": x_groupId}
-        e_userId = event.get("userId")
-        user_id_13 = e_userId if e_userId.__class__ is str else to_text(e_userId)
-        if user_id_13 is not None and user_id_13 != "":
-            body["userId"] = user_id_13
-        e_anonymousId = event.get("anonymousId")
-        anonymous_id_14 = (
-            e_anonymousId if e_anonymousId.__class__ is str else to_text(e_anonymousId)
-        )
-        if anonymous_id_14 is not None and anonymous_id_14 != "":
-            body["anonymousId"] = anonymous_id_14
+        user_id_8 = event.get("userId")
+        if user_id_8.__class__ is not str:
+            user_id_8 = to_text(user_id_8)
+        if user_id_8 is not None and user_id_8 != "":
+            body["userId"] = user_id_8
+        anonymous_id_9 = event.get("anonymousId")
+        if anonymous_id_9.__class__ is not str:
+            anonymous_id_9 = to_text(anonymous_id_9)
+        if anonymous_id_9 is not None and anonymous_id_9 != "":
+            body["anonymousId"] = anonymous_id_9
         body["timestamp"] = x_timestamp
         e_traits = event.get("traits")
-        traits_keys_16 = e_traits if e_traits.__class__ is dict else {}
-        mrr_17 = traits_keys_16.get("mrr")
-        test_18 = (
+        traits_keys_11 = e_traits if e_traits.__class__ is dict else {}
+        mrr_12 = traits_keys_11.get("mrr")
+        test_13 = (
             (
-                mrr_17 is None
-                or (mrr_17 >= 0 if mrr_17.__class__ is int or mrr_17.__class__ is float else None)
+                mrr_12 is None
+                or (mrr_12 >= 0 if mrr_12.__class__ is int or mrr_12.__class__ is float else None)
             )
-            or (mrr_17 < 0 if mrr_17.__class__ is int or mrr_17.__class__ is float else None)
+            or (mrr_12 < 0 if mrr_12.__class__ is int or mrr_12.__class__ is float else None)
         ) and e_traits
-        test_19 = None if not truthy(test_18) else test_18
-        test_20 = (
+        test_14 = None if not truthy(test_13) else test_13
+        test_15 = (
             (e_traits.__class__ is dict and jp_merge(e_traits, {"mrr": None})) or None
-            if test_19 is None
-            else test_19
+            if test_14 is None
+            else test_14
         )
-        merged_15 = merge_from(test_20)
-        name_21 = traits_keys_16.get("name")
-        name_22 = name_21 if name_21.__class__ is str else to_text(name_21)
-        if name_22 is not None:
-            merged_15["name"] = name_22
-        created_at_23 = traits_keys_16.get("createdAt")
-        created_at_24 = created_at_23 if created_at_23.__class__ is str else to_text(created_at_23)
-        if created_at_24 is not None:
-            merged_15["createdAt"] = created_at_24
-        status_25 = traits_keys_16.get("status")
-        status_26 = status_25 if status_25.__class__ is str else to_text(status_25)
-        if status_26 is not None:
-            merged_15["status"] = status_26
-        plan_27 = traits_keys_16.get("plan")
-        plan_28 = plan_27 if plan_27.__class__ is str else to_text(plan_27)
-        if plan_28 is not None:
-            merged_15["plan"] = plan_28
-        mrr_29 = to_number(mrr_17)
-        if mrr_29 is not None:
-            merged_15["mrr"] = mrr_29
-        body["traits"] = merged_15
+        merged_10 = merge_from(test_15)
+        name_16 = traits_keys_11.get("name")
+        if name_16.__class__ is not str:
+            name_16 = to_text(name_16)
+        if name_16 is not None:
+            merged_10["name"] = name_16
+        created_at_17 = traits_keys_11.get("createdAt")
+        if created_at_17.__class__ is not str:
+            created_at_17 = to_text(created_at_17)
+        if created_at_17 is not None:
+            merged_10["createdAt"] = created_at_17
+        status_18 = traits_keys_11.get("status")
+        if status_18.__class__ is not str:
+            status_18 = to_text(status_18)
+        if status_18 is not None:
+            merged_10["status"] = status_18
+        plan_19 = traits_keys_11.get("plan")
+        if plan_19.__class__ is not str:
+            plan_19 = to_text(plan_19)
+        if plan_19 is not None:
+            merged_10["plan"] = plan_19
+        mrr_20 = to_number(mrr_12)
+        if mrr_20 is not None:
+            merged_10["mrr"] = mrr_20
+        body["traits"] = merged_10
         problem = body_problem(body, _CHECK_1)
         if problem is not None:
             if reasons is not None:
@@ -185,42 +199,48 @@ def transform(event, reasons=None):
     # rule 'page' (line 79): page call
     # when: "type == 'page'"
     if e_type == "page":
-        e_timestamp = event.get("timestamp")
-        x_timestamp = e_timestamp if e_timestamp.__class__ is str else to_text(e_timestamp)
+        x_timestamp = event.get("timestamp")
+        if x_timestamp.__class__ is not str:
+            x_timestamp = to_text(x_timestamp)
         if x_timestamp is None or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("page", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
         body = {"type": "page"}
-        e_userId = event.get("userId")
-        user_id_30 = e_userId if e_userId.__class__ is str else to_text(e_userId)
-        if user_id_30 is not None and user_id_30 != "":
-            body["userId"] = user_id_30
-        e_name = event.get("name")
-        name_31 = e_name if e_name.__class__ is str else to_text(e_name)
-        if name_31 is not None and name_31 != "":
-            body["name"] = name_31
+        user_id_21 = event.get("userId")
+        if user_id_21.__class__ is not str:
+            user_id_21 = to_text(user_id_21)
+        if user_id_21 is not None and user_id_21 != "":
+            body["userId"] = user_id_21
+        name_22 = event.get("name")
+        if name_22.__class__ is not str:
+            name_22 = to_text(name_22)
+        if name_22 is not None and name_22 != "":
+            body["name"] = name_22
         body["timestamp"] = x_timestamp
         return [body]
 
     # rule 'screen' (line 87): screen call
     # when: "type == 'screen'"
     if e_type == "screen":
-        e_timestamp = event.get("timestamp")
-        x_timestamp = e_timestamp if e_timestamp.__class__ is str else to_text(e_timestamp)
+        x_timestamp = event.get("timestamp")
+        if x_timestamp.__class__ is not str:
+            x_timestamp = to_text(x_timestamp)
         if x_timestamp is None or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("screen", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
         body = {"type": "screen"}
-        e_userId = event.get("userId")
-        user_id_32 = e_userId if e_userId.__class__ is str else to_text(e_userId)
-        if user_id_32 is not None and user_id_32 != "":
-            body["userId"] = user_id_32
-        e_name = event.get("name")
-        name_33 = e_name if e_name.__class__ is str else to_text(e_name)
-        if name_33 is not None and name_33 != "":
-            body["name"] = name_33
+        user_id_23 = event.get("userId")
+        if user_id_23.__class__ is not str:
+            user_id_23 = to_text(user_id_23)
+        if user_id_23 is not None and user_id_23 != "":
+            body["userId"] = user_id_23
+        name_24 = event.get("name")
+        if name_24.__class__ is not str:
+            name_24 = to_text(name_24)
+        if name_24 is not None and name_24 != "":
+            body["name"] = name_24
         body["timestamp"] = x_timestamp
         return [body]
     return []
