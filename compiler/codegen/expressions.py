@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .. import ir, language
 from ..interpreter import compare
-from .emitter import Emitter, identifier
+from .emitter import Emitter, hint_text, identifier
 from .facts import (
     Defines,
     always_missing,
@@ -163,7 +163,8 @@ class ExpressionWriter:
         name = self.out.lookup(readable)
         if name is None:
             value = self.atom(target)
-            name = self.out.temp(f"{_hint(target)} keys")
+            hint = hint_text(_hint(target))  # `traits_keys` in every rule reading traits
+            name = self.variable(readable, f"{hint}_keys" if hint else None)
             self.out.emit(f"{name} = {value} if {value}.__class__ is dict else {{}}")
             self.out.bind(readable, name)
         return name
@@ -485,6 +486,8 @@ _AFFIX_METHODS = {"starts_with": "startswith", "ends_with": "endswith"}
 def _hint(expr: ir.Expr) -> str:
     """What a temporary holding the expression is named after."""
     match expr:
+        case _Readable(target):
+            return f"{_hint(target)} keys"
         case ir.GetKey(_, key):
             return key
         case ir.DefineRef(name):

@@ -225,7 +225,9 @@ class RuleWriter:
             self.values.build_object(name, literal.items)
             test = name
         else:
-            name = self.values.atom(value)
+            # Named after its key, as a required key is: rules that send the same key
+            # share the local.
+            name = self.values.atom(value, name=f"x_{key}")
             text = is_text_valued(ir.resolved(value, self.defines))
             test = contract_test(key, name, required=False, holds=True, text=text)
         with self.out.block(f"if {test}:"):

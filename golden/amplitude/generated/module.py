@@ -32,7 +32,7 @@ _KEYS_3 = ("groupId", "timestamp")
 
 
 # Names: e_<field> is a field of the event, v_<name> a define of the mapping,
-# x_<key> a required key of a call; <what>_<n> a value computed on the way.
+# x_<key> a key of a call; <what>_<n> a value computed on the way.
 def transform(event, reasons=None):
     """Return the Accoil call bodies for one event, in rule order.
 
@@ -72,13 +72,13 @@ def transform(event, reasons=None):
         if trial_end_1 is not None:
             v_additional_properties["trial_end"] = trial_end_1
         e_user_properties = event.get("user_properties")
-        user_properties_keys_2 = e_user_properties if e_user_properties.__class__ is dict else {}
-        plan_type_3 = user_properties_keys_2.get("plan_type")
-        if plan_type_3 is not None:
-            v_additional_properties["plan_type"] = plan_type_3
-        status_4 = user_properties_keys_2.get("status")
-        if status_4 is not None:
-            v_additional_properties["status"] = status_4
+        user_properties_keys = e_user_properties if e_user_properties.__class__ is dict else {}
+        plan_type_2 = user_properties_keys.get("plan_type")
+        if plan_type_2 is not None:
+            v_additional_properties["plan_type"] = plan_type_2
+        status_3 = user_properties_keys.get("status")
+        if status_3 is not None:
+            v_additional_properties["status"] = status_3
         if v_additional_properties:
             body["properties"] = v_additional_properties
         v_primary_group = first_group(
@@ -98,20 +98,20 @@ def transform(event, reasons=None):
     # when: "event_type == '[Amplitude] Page Viewed'"
     if e_event_type == "[Amplitude] Page Viewed":
         e_event_properties = event.get("event_properties")
-        event_properties_keys_5 = e_event_properties if e_event_properties.__class__ is dict else {}
-        amplitude_page_title_6 = event_properties_keys_5.get("[Amplitude] Page Title")
-        amplitude_page_title_7 = (
-            event_properties_keys_5.get("[Amplitude] Page Path")
-            if amplitude_page_title_6 is None or amplitude_page_title_6 == ""
-            else amplitude_page_title_6
+        event_properties_keys = e_event_properties if e_event_properties.__class__ is dict else {}
+        amplitude_page_title_4 = event_properties_keys.get("[Amplitude] Page Title")
+        amplitude_page_title_5 = (
+            event_properties_keys.get("[Amplitude] Page Path")
+            if amplitude_page_title_4 is None or amplitude_page_title_4 == ""
+            else amplitude_page_title_4
         )
-        amplitude_page_title_8 = (
-            amplitude_page_title_7
-            if amplitude_page_title_7.__class__ is str
-            else to_text(amplitude_page_title_7)
+        amplitude_page_title_6 = (
+            amplitude_page_title_5
+            if amplitude_page_title_5.__class__ is str
+            else to_text(amplitude_page_title_5)
         )
         x_event = (
-            None if amplitude_page_title_8 is None else "Page Viewed " + amplitude_page_title_8
+            None if amplitude_page_title_6 is None else "Page Viewed " + amplitude_page_title_6
         )
         v_user = event.get("user_id")
         v_timestamp = to_timestamp(event.get("event_time"))
@@ -123,17 +123,17 @@ def transform(event, reasons=None):
             return []
         body = {"type": "track", "event": x_event, "userId": v_user, "timestamp": v_timestamp}
         v_additional_properties = {}
-        trial_end_9 = event_properties_keys_5.get("trial_end")
-        if trial_end_9 is not None:
-            v_additional_properties["trial_end"] = trial_end_9
+        trial_end_7 = event_properties_keys.get("trial_end")
+        if trial_end_7 is not None:
+            v_additional_properties["trial_end"] = trial_end_7
         e_user_properties = event.get("user_properties")
-        user_properties_keys_10 = e_user_properties if e_user_properties.__class__ is dict else {}
-        plan_type_11 = user_properties_keys_10.get("plan_type")
-        if plan_type_11 is not None:
-            v_additional_properties["plan_type"] = plan_type_11
-        status_12 = user_properties_keys_10.get("status")
-        if status_12 is not None:
-            v_additional_properties["status"] = status_12
+        user_properties_keys = e_user_properties if e_user_properties.__class__ is dict else {}
+        plan_type_8 = user_properties_keys.get("plan_type")
+        if plan_type_8 is not None:
+            v_additional_properties["plan_type"] = plan_type_8
+        status_9 = user_properties_keys.get("status")
+        if status_9 is not None:
+            v_additional_properties["status"] = status_9
         if v_additional_properties:
             body["properties"] = v_additional_properties
         v_primary_group = first_group(
@@ -159,9 +159,9 @@ def transform(event, reasons=None):
                 reasons.append(("identify", missing_keys(_KEYS_2, (v_user, v_timestamp))))
             return []
         body = {"type": "identify", "userId": v_user, "timestamp": v_timestamp}
-        e_user_properties = event.get("user_properties")
-        if e_user_properties.__class__ is dict:
-            body["traits"] = e_user_properties
+        x_traits = event.get("user_properties")
+        if x_traits.__class__ is dict:
+            body["traits"] = x_traits
         problem = body_problem(body, _CHECK_2)
         if problem is not None:
             if reasons is not None:
@@ -175,8 +175,8 @@ def transform(event, reasons=None):
     if e_event_type == "$groupidentify":
         e_groups = event.get("groups")
         e_group_properties = event.get("group_properties")
-        primary_group_13 = jp_index(first_group(e_groups, e_group_properties, "group_type"), 0)
-        x_groupId = primary_group_13.get("groupId") if primary_group_13.__class__ is dict else None
+        primary_group_10 = jp_index(first_group(e_groups, e_group_properties, "group_type"), 0)
+        x_groupId = primary_group_10.get("groupId") if primary_group_10.__class__ is dict else None
         v_timestamp = to_timestamp(event.get("event_time"))
         if x_groupId.__class__ is not str or x_groupId == "" or v_timestamp is None:
             if reasons is not None:
@@ -187,9 +187,9 @@ def transform(event, reasons=None):
         if v_user.__class__ is str and v_user != "":
             body["userId"] = v_user
         body["timestamp"] = v_timestamp
-        traits_14 = primary_group_13.get("traits") if primary_group_13.__class__ is dict else None
-        if traits_14.__class__ is dict:
-            body["traits"] = traits_14
+        x_traits = primary_group_10.get("traits") if primary_group_10.__class__ is dict else None
+        if x_traits.__class__ is dict:
+            body["traits"] = x_traits
         problem = body_problem(body, _CHECK_2)
         if problem is not None:
             if reasons is not None:

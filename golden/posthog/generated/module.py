@@ -30,7 +30,7 @@ _KEYS_4 = ("groupId", "timestamp")
 
 
 # Names: e_<field> is a field of the event, v_<name> a define of the mapping,
-# x_<key> a required key of a call; <what>_<n> a value computed on the way.
+# x_<key> a key of a call; <what>_<n> a value computed on the way.
 def transform(event, reasons=None):
     """Return the Accoil call bodies for one event, in rule order.
 
@@ -88,37 +88,37 @@ def transform(event, reasons=None):
         omit_into(merged_1, object_2, ("ip", "current_url"), True)
         e_person = event.get("person")
         properties_4 = e_person.get("properties") if e_person.__class__ is dict else None
-        properties_keys_5 = properties_4 if properties_4.__class__ is dict else {}
-        email_6 = properties_keys_5.get("email")
-        test_3 = None if not truthy(email_6) else email_6
+        properties_keys = properties_4 if properties_4.__class__ is dict else {}
+        email_5 = properties_keys.get("email")
+        test_3 = None if not truthy(email_5) else email_5
         if test_3.__class__ is not str:
             test_3 = to_text(test_3)
         if test_3 is not None:
             merged_1["email"] = test_3
-        name_8 = properties_keys_5.get("name")
-        test_7 = None if not truthy(name_8) else name_8
-        if test_7.__class__ is not str:
-            test_7 = to_text(test_7)
-        if test_7 is not None:
-            merged_1["name"] = test_7
-        role_10 = properties_keys_5.get("role")
-        test_9 = None if not truthy(role_10) else role_10
-        if test_9.__class__ is not str:
-            test_9 = to_text(test_9)
-        if test_9 is not None:
-            merged_1["role"] = test_9
-        account_status_12 = properties_keys_5.get("account_status")
-        test_11 = None if not truthy(account_status_12) else account_status_12
-        if test_11.__class__ is not str:
-            test_11 = to_text(test_11)
-        if test_11 is not None:
-            merged_1["accountStatus"] = test_11
-        created_at_14 = properties_keys_5.get("created_at")
-        test_13 = None if not truthy(created_at_14) else created_at_14
-        if test_13.__class__ is not str:
-            test_13 = to_text(test_13)
-        if test_13 is not None:
-            merged_1["createdAt"] = test_13
+        name_7 = properties_keys.get("name")
+        test_6 = None if not truthy(name_7) else name_7
+        if test_6.__class__ is not str:
+            test_6 = to_text(test_6)
+        if test_6 is not None:
+            merged_1["name"] = test_6
+        role_9 = properties_keys.get("role")
+        test_8 = None if not truthy(role_9) else role_9
+        if test_8.__class__ is not str:
+            test_8 = to_text(test_8)
+        if test_8 is not None:
+            merged_1["role"] = test_8
+        account_status_11 = properties_keys.get("account_status")
+        test_10 = None if not truthy(account_status_11) else account_status_11
+        if test_10.__class__ is not str:
+            test_10 = to_text(test_10)
+        if test_10 is not None:
+            merged_1["accountStatus"] = test_10
+        created_at_13 = properties_keys.get("created_at")
+        test_12 = None if not truthy(created_at_13) else created_at_13
+        if test_12.__class__ is not str:
+            test_12 = to_text(test_12)
+        if test_12 is not None:
+            merged_1["createdAt"] = test_12
         body = {"type": "identify", "userId": v_user, "timestamp": v_timestamp, "traits": merged_1}
         return [body]
 
@@ -127,9 +127,9 @@ def transform(event, reasons=None):
     # when: "event == '$pageview'"
     if e_event == "$pageview":
         e_properties = event.get("properties")
-        properties_keys_15 = e_properties if e_properties.__class__ is dict else {}
-        title_16 = properties_keys_15.get("title")
-        x_name = properties_keys_15.get("$pathname") if title_16 is None else title_16
+        properties_keys = e_properties if e_properties.__class__ is dict else {}
+        title_14 = properties_keys.get("title")
+        x_name = properties_keys.get("$pathname") if title_14 is None else title_14
         if x_name.__class__ is not str:
             x_name = to_text(x_name)
         v_timestamp = to_timestamp(event.get("timestamp"))
@@ -177,8 +177,8 @@ def transform(event, reasons=None):
     # when: "event == '$groupidentify'"
     if e_event == "$groupidentify":
         e_properties = event.get("properties")
-        properties_keys_17 = e_properties if e_properties.__class__ is dict else {}
-        x_groupId = properties_keys_17.get("$group_key")
+        properties_keys = e_properties if e_properties.__class__ is dict else {}
+        x_groupId = properties_keys.get("$group_key")
         if x_groupId.__class__ is not str:
             x_groupId = to_text(x_groupId)
         v_timestamp = to_timestamp(event.get("timestamp"))
@@ -193,47 +193,47 @@ def transform(event, reasons=None):
             v_user = to_text(v_user)
         if v_user is not None and v_user != "":
             body["userId"] = v_user
-        anon_distinct_id_19 = properties_keys_17.get("$anon_distinct_id")
-        test_18 = None if not truthy(anon_distinct_id_19) else anon_distinct_id_19
+        anon_distinct_id_15 = properties_keys.get("$anon_distinct_id")
+        x_anonymousId = None if not truthy(anon_distinct_id_15) else anon_distinct_id_15
+        if x_anonymousId.__class__ is not str:
+            x_anonymousId = to_text(x_anonymousId)
+        if x_anonymousId is not None and x_anonymousId != "":
+            body["anonymousId"] = x_anonymousId
+        body["timestamp"] = v_timestamp
+        merged_16 = {}
+        object_17 = {}
+        omit_into(merged_16, object_17, ("ip", "current_url"), True)
+        group_set_19 = properties_keys.get("$group_set")
+        group_set_keys = group_set_19 if group_set_19.__class__ is dict else {}
+        name_20 = group_set_keys.get("name")
+        test_18 = None if not truthy(name_20) else name_20
         if test_18.__class__ is not str:
             test_18 = to_text(test_18)
-        if test_18 is not None and test_18 != "":
-            body["anonymousId"] = test_18
-        body["timestamp"] = v_timestamp
-        merged_20 = {}
-        object_21 = {}
-        omit_into(merged_20, object_21, ("ip", "current_url"), True)
-        group_set_23 = properties_keys_17.get("$group_set")
-        group_set_keys_24 = group_set_23 if group_set_23.__class__ is dict else {}
-        name_25 = group_set_keys_24.get("name")
-        test_22 = None if not truthy(name_25) else name_25
-        if test_22.__class__ is not str:
-            test_22 = to_text(test_22)
-        if test_22 is not None:
-            merged_20["name"] = test_22
-        created_at_27 = group_set_keys_24.get("created_at")
-        test_26 = None if not truthy(created_at_27) else created_at_27
-        if test_26.__class__ is not str:
-            test_26 = to_text(test_26)
-        if test_26 is not None:
-            merged_20["createdAt"] = test_26
-        status_29 = group_set_keys_24.get("status")
-        test_28 = None if not truthy(status_29) else status_29
-        if test_28.__class__ is not str:
-            test_28 = to_text(test_28)
+        if test_18 is not None:
+            merged_16["name"] = test_18
+        created_at_22 = group_set_keys.get("created_at")
+        test_21 = None if not truthy(created_at_22) else created_at_22
+        if test_21.__class__ is not str:
+            test_21 = to_text(test_21)
+        if test_21 is not None:
+            merged_16["createdAt"] = test_21
+        status_24 = group_set_keys.get("status")
+        test_23 = None if not truthy(status_24) else status_24
+        if test_23.__class__ is not str:
+            test_23 = to_text(test_23)
+        if test_23 is not None:
+            merged_16["status"] = test_23
+        plan_26 = group_set_keys.get("plan")
+        test_25 = None if not truthy(plan_26) else plan_26
+        if test_25.__class__ is not str:
+            test_25 = to_text(test_25)
+        if test_25 is not None:
+            merged_16["plan"] = test_25
+        mrr_27 = group_set_keys.get("mrr")
+        test_28 = to_number(None if not truthy(mrr_27) else mrr_27)
         if test_28 is not None:
-            merged_20["status"] = test_28
-        plan_31 = group_set_keys_24.get("plan")
-        test_30 = None if not truthy(plan_31) else plan_31
-        if test_30.__class__ is not str:
-            test_30 = to_text(test_30)
-        if test_30 is not None:
-            merged_20["plan"] = test_30
-        mrr_32 = group_set_keys_24.get("mrr")
-        test_33 = to_number(None if not truthy(mrr_32) else mrr_32)
-        if test_33 is not None:
-            merged_20["mrr"] = test_33
-        body["traits"] = merged_20
+            merged_16["mrr"] = test_28
+        body["traits"] = merged_16
         return [body]
     return []
 

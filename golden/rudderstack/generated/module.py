@@ -29,7 +29,7 @@ _KEYS_4 = ("userId", "name", "timestamp")
 
 
 # Names: e_<field> is a field of the event, v_<name> a define of the mapping,
-# x_<key> a required key of a call; <what>_<n> a value computed on the way.
+# x_<key> a key of a call; <what>_<n> a value computed on the way.
 def transform(event, reasons=None):
     """Return the Accoil call bodies for one event, in rule order.
 
@@ -51,22 +51,22 @@ def transform(event, reasons=None):
         user_id_1 = e_userId
         if user_id_1 is None:
             e_traits = event.get("traits")
-            traits_keys_2 = e_traits if e_traits.__class__ is dict else {}
-            user_id_1 = traits_keys_2.get("userId")
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_1 = traits_keys.get("userId")
         if user_id_1 is None:
             e_traits = event.get("traits")
-            traits_keys_3 = e_traits if e_traits.__class__ is dict else {}
-            user_id_1 = traits_keys_3.get("id")
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_1 = traits_keys.get("id")
         if user_id_1 is None:
             e_context = event.get("context")
-            traits_4 = e_context.get("traits") if e_context.__class__ is dict else None
-            traits_keys_5 = traits_4 if traits_4.__class__ is dict else {}
-            user_id_1 = traits_keys_5.get("userId")
+            traits_2 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_keys = traits_2 if traits_2.__class__ is dict else {}
+            user_id_1 = traits_keys.get("userId")
         if user_id_1 is None:
             e_context = event.get("context")
-            traits_6 = e_context.get("traits") if e_context.__class__ is dict else None
-            traits_keys_7 = traits_6 if traits_6.__class__ is dict else {}
-            user_id_1 = traits_keys_7.get("id")
+            traits_3 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_keys = traits_3 if traits_3.__class__ is dict else {}
+            user_id_1 = traits_keys.get("id")
         e_timestamp = event.get("timestamp")
         v_timestamp = event.get("originalTimestamp") if e_timestamp is None else e_timestamp
         if (
@@ -89,45 +89,45 @@ def transform(event, reasons=None):
     # when: "type == 'identify'"
     if e_type == "identify":
         e_userId = event.get("userId")
-        user_id_8 = e_userId
-        if user_id_8 is None:
+        user_id_4 = e_userId
+        if user_id_4 is None:
             e_traits = event.get("traits")
-            traits_keys_9 = e_traits if e_traits.__class__ is dict else {}
-            user_id_8 = traits_keys_9.get("userId")
-        if user_id_8 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_4 = traits_keys.get("userId")
+        if user_id_4 is None:
             e_traits = event.get("traits")
-            traits_keys_10 = e_traits if e_traits.__class__ is dict else {}
-            user_id_8 = traits_keys_10.get("id")
-        if user_id_8 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_4 = traits_keys.get("id")
+        if user_id_4 is None:
             e_context = event.get("context")
-            traits_11 = e_context.get("traits") if e_context.__class__ is dict else None
-            traits_keys_12 = traits_11 if traits_11.__class__ is dict else {}
-            user_id_8 = traits_keys_12.get("userId")
-        if user_id_8 is None:
+            traits_5 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_keys = traits_5 if traits_5.__class__ is dict else {}
+            user_id_4 = traits_keys.get("userId")
+        if user_id_4 is None:
             e_context = event.get("context")
-            traits_13 = e_context.get("traits") if e_context.__class__ is dict else None
-            traits_keys_14 = traits_13 if traits_13.__class__ is dict else {}
-            user_id_8 = traits_keys_14.get("id")
+            traits_6 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_keys = traits_6 if traits_6.__class__ is dict else {}
+            user_id_4 = traits_keys.get("id")
         e_timestamp = event.get("timestamp")
         v_timestamp = event.get("originalTimestamp") if e_timestamp is None else e_timestamp
         if (
-            user_id_8.__class__ is not str
-            or user_id_8 == ""
+            user_id_4.__class__ is not str
+            or user_id_4 == ""
             or v_timestamp.__class__ is not str
             or v_timestamp == ""
         ):
             if reasons is not None:
-                reasons.append(("identify", missing_keys(_KEYS_2, (user_id_8, v_timestamp))))
+                reasons.append(("identify", missing_keys(_KEYS_2, (user_id_4, v_timestamp))))
             return []
-        body = {"type": "identify", "userId": user_id_8}
+        body = {"type": "identify", "userId": user_id_4}
         e_traits = event.get("traits")
-        traits_16 = e_traits
-        if traits_16 is None:
+        traits_8 = e_traits
+        if traits_8 is None:
             e_context = event.get("context")
-            traits_15 = e_context.get("traits") if e_context.__class__ is dict else None
-            traits_16 = traits_15
-        if traits_16.__class__ is dict:
-            body["traits"] = traits_16
+            traits_7 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_8 = traits_7
+        if traits_8.__class__ is dict:
+            body["traits"] = traits_8
         body["timestamp"] = v_timestamp
         problem = body_problem(body, _CHECK_1)
         if problem is not None:
@@ -142,26 +142,26 @@ def transform(event, reasons=None):
     # when: "type == 'group'"
     if e_type == "group":
         e_userId = event.get("userId")
-        user_id_17 = e_userId
-        if user_id_17 is None:
+        user_id_9 = e_userId
+        if user_id_9 is None:
             e_traits = event.get("traits")
-            traits_keys_18 = e_traits if e_traits.__class__ is dict else {}
-            user_id_17 = traits_keys_18.get("userId")
-        if user_id_17 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_9 = traits_keys.get("userId")
+        if user_id_9 is None:
             e_traits = event.get("traits")
-            traits_keys_19 = e_traits if e_traits.__class__ is dict else {}
-            user_id_17 = traits_keys_19.get("id")
-        if user_id_17 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_9 = traits_keys.get("id")
+        if user_id_9 is None:
             e_context = event.get("context")
-            traits_20 = e_context.get("traits") if e_context.__class__ is dict else None
-            traits_keys_21 = traits_20 if traits_20.__class__ is dict else {}
-            user_id_17 = traits_keys_21.get("userId")
-        if user_id_17 is None:
+            traits_10 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_keys = traits_10 if traits_10.__class__ is dict else {}
+            user_id_9 = traits_keys.get("userId")
+        if user_id_9 is None:
             e_context = event.get("context")
-            traits_22 = e_context.get("traits") if e_context.__class__ is dict else None
-            traits_keys_23 = traits_22 if traits_22.__class__ is dict else {}
-            user_id_17 = traits_keys_23.get("id")
-        x_userId = event.get("anonymousId") if user_id_17 is None else user_id_17
+            traits_11 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_keys = traits_11 if traits_11.__class__ is dict else {}
+            user_id_9 = traits_keys.get("id")
+        x_userId = event.get("anonymousId") if user_id_9 is None else user_id_9
         x_groupId = event.get("groupId")
         e_timestamp = event.get("timestamp")
         v_timestamp = event.get("originalTimestamp") if e_timestamp is None else e_timestamp
@@ -177,9 +177,9 @@ def transform(event, reasons=None):
                 reasons.append(("group", missing_keys(_KEYS_3, (x_userId, x_groupId, v_timestamp))))
             return []
         body = {"type": "group", "userId": x_userId, "groupId": x_groupId, "timestamp": v_timestamp}
-        e_traits = event.get("traits")
-        if e_traits.__class__ is dict:
-            body["traits"] = e_traits
+        x_traits = event.get("traits")
+        if x_traits.__class__ is dict:
+            body["traits"] = x_traits
         problem = body_problem(body, _CHECK_1)
         if problem is not None:
             if reasons is not None:
@@ -192,40 +192,40 @@ def transform(event, reasons=None):
     # when: "type == 'page'"
     if e_type == "page":
         e_userId = event.get("userId")
-        user_id_24 = e_userId
-        if user_id_24 is None:
+        user_id_12 = e_userId
+        if user_id_12 is None:
             e_traits = event.get("traits")
-            traits_keys_25 = e_traits if e_traits.__class__ is dict else {}
-            user_id_24 = traits_keys_25.get("userId")
-        if user_id_24 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_12 = traits_keys.get("userId")
+        if user_id_12 is None:
             e_traits = event.get("traits")
-            traits_keys_26 = e_traits if e_traits.__class__ is dict else {}
-            user_id_24 = traits_keys_26.get("id")
-        if user_id_24 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_12 = traits_keys.get("id")
+        if user_id_12 is None:
             e_context = event.get("context")
-            traits_27 = e_context.get("traits") if e_context.__class__ is dict else None
-            traits_keys_28 = traits_27 if traits_27.__class__ is dict else {}
-            user_id_24 = traits_keys_28.get("userId")
-        if user_id_24 is None:
+            traits_13 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_keys = traits_13 if traits_13.__class__ is dict else {}
+            user_id_12 = traits_keys.get("userId")
+        if user_id_12 is None:
             e_context = event.get("context")
-            traits_29 = e_context.get("traits") if e_context.__class__ is dict else None
-            traits_keys_30 = traits_29 if traits_29.__class__ is dict else {}
-            user_id_24 = traits_keys_30.get("id")
+            traits_14 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_keys = traits_14 if traits_14.__class__ is dict else {}
+            user_id_12 = traits_keys.get("id")
         x_name = event.get("name")
         e_timestamp = event.get("timestamp")
         v_timestamp = event.get("originalTimestamp") if e_timestamp is None else e_timestamp
         if (
-            user_id_24.__class__ is not str
-            or user_id_24 == ""
+            user_id_12.__class__ is not str
+            or user_id_12 == ""
             or x_name.__class__ is not str
             or x_name == ""
             or v_timestamp.__class__ is not str
             or v_timestamp == ""
         ):
             if reasons is not None:
-                reasons.append(("page", missing_keys(_KEYS_4, (user_id_24, x_name, v_timestamp))))
+                reasons.append(("page", missing_keys(_KEYS_4, (user_id_12, x_name, v_timestamp))))
             return []
-        body = {"type": "page", "userId": user_id_24, "name": x_name, "timestamp": v_timestamp}
+        body = {"type": "page", "userId": user_id_12, "name": x_name, "timestamp": v_timestamp}
         return [body]
 
     # rule 'screen' (line 83): screen call
@@ -233,40 +233,40 @@ def transform(event, reasons=None):
     # when: "type == 'screen'"
     if e_type == "screen":
         e_userId = event.get("userId")
-        user_id_31 = e_userId
-        if user_id_31 is None:
+        user_id_15 = e_userId
+        if user_id_15 is None:
             e_traits = event.get("traits")
-            traits_keys_32 = e_traits if e_traits.__class__ is dict else {}
-            user_id_31 = traits_keys_32.get("userId")
-        if user_id_31 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_15 = traits_keys.get("userId")
+        if user_id_15 is None:
             e_traits = event.get("traits")
-            traits_keys_33 = e_traits if e_traits.__class__ is dict else {}
-            user_id_31 = traits_keys_33.get("id")
-        if user_id_31 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_15 = traits_keys.get("id")
+        if user_id_15 is None:
             e_context = event.get("context")
-            traits_34 = e_context.get("traits") if e_context.__class__ is dict else None
-            traits_keys_35 = traits_34 if traits_34.__class__ is dict else {}
-            user_id_31 = traits_keys_35.get("userId")
-        if user_id_31 is None:
+            traits_16 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_keys = traits_16 if traits_16.__class__ is dict else {}
+            user_id_15 = traits_keys.get("userId")
+        if user_id_15 is None:
             e_context = event.get("context")
-            traits_36 = e_context.get("traits") if e_context.__class__ is dict else None
-            traits_keys_37 = traits_36 if traits_36.__class__ is dict else {}
-            user_id_31 = traits_keys_37.get("id")
+            traits_17 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_keys = traits_17 if traits_17.__class__ is dict else {}
+            user_id_15 = traits_keys.get("id")
         x_name = event.get("name")
         e_timestamp = event.get("timestamp")
         v_timestamp = event.get("originalTimestamp") if e_timestamp is None else e_timestamp
         if (
-            user_id_31.__class__ is not str
-            or user_id_31 == ""
+            user_id_15.__class__ is not str
+            or user_id_15 == ""
             or x_name.__class__ is not str
             or x_name == ""
             or v_timestamp.__class__ is not str
             or v_timestamp == ""
         ):
             if reasons is not None:
-                reasons.append(("screen", missing_keys(_KEYS_4, (user_id_31, x_name, v_timestamp))))
+                reasons.append(("screen", missing_keys(_KEYS_4, (user_id_15, x_name, v_timestamp))))
             return []
-        body = {"type": "screen", "userId": user_id_31, "name": x_name, "timestamp": v_timestamp}
+        body = {"type": "screen", "userId": user_id_15, "name": x_name, "timestamp": v_timestamp}
         return [body]
     return []
 

@@ -30,7 +30,7 @@ _KEYS_4 = ("timestamp",)
 
 
 # Names: e_<field> is a field of the event, v_<name> a define of the mapping,
-# x_<key> a required key of a call; <what>_<n> a value computed on the way.
+# x_<key> a key of a call; <what>_<n> a value computed on the way.
 def transform(event, reasons=None):
     """Return the Accoil call bodies for one event, in rule order.
 
@@ -84,32 +84,32 @@ def transform(event, reasons=None):
             return []
         e_traits = event.get("traits")
         merged_1 = merge_from(e_traits)
-        traits_keys_3 = e_traits if e_traits.__class__ is dict else {}
-        email_2 = traits_keys_3.get("email")
+        traits_keys = e_traits if e_traits.__class__ is dict else {}
+        email_2 = traits_keys.get("email")
         if email_2.__class__ is not str:
             email_2 = to_text(email_2)
         if email_2 is not None:
             merged_1["email"] = email_2
-        name_4 = traits_keys_3.get("name")
-        if name_4.__class__ is not str:
-            name_4 = to_text(name_4)
-        if name_4 is not None:
-            merged_1["name"] = name_4
-        role_5 = traits_keys_3.get("role")
-        if role_5.__class__ is not str:
-            role_5 = to_text(role_5)
-        if role_5 is not None:
-            merged_1["role"] = role_5
-        account_status_6 = traits_keys_3.get("accountStatus")
-        if account_status_6.__class__ is not str:
-            account_status_6 = to_text(account_status_6)
-        if account_status_6 is not None:
-            merged_1["accountStatus"] = account_status_6
-        created_at_7 = traits_keys_3.get("createdAt")
-        if created_at_7.__class__ is not str:
-            created_at_7 = to_text(created_at_7)
-        if created_at_7 is not None:
-            merged_1["createdAt"] = created_at_7
+        name_3 = traits_keys.get("name")
+        if name_3.__class__ is not str:
+            name_3 = to_text(name_3)
+        if name_3 is not None:
+            merged_1["name"] = name_3
+        role_4 = traits_keys.get("role")
+        if role_4.__class__ is not str:
+            role_4 = to_text(role_4)
+        if role_4 is not None:
+            merged_1["role"] = role_4
+        account_status_5 = traits_keys.get("accountStatus")
+        if account_status_5.__class__ is not str:
+            account_status_5 = to_text(account_status_5)
+        if account_status_5 is not None:
+            merged_1["accountStatus"] = account_status_5
+        created_at_6 = traits_keys.get("createdAt")
+        if created_at_6.__class__ is not str:
+            created_at_6 = to_text(created_at_6)
+        if created_at_6 is not None:
+            merged_1["createdAt"] = created_at_6
         body = {
             "type": "identify",
             "userId": x_userId,
@@ -137,58 +137,58 @@ def transform(event, reasons=None):
                 reasons.append(("group", missing_keys(_KEYS_3, (x_groupId, x_timestamp))))
             return []
         body = {"type": "group", "groupId": x_groupId}
-        user_id_8 = event.get("userId")
-        if user_id_8.__class__ is not str:
-            user_id_8 = to_text(user_id_8)
-        if user_id_8 is not None and user_id_8 != "":
-            body["userId"] = user_id_8
-        anonymous_id_9 = event.get("anonymousId")
-        if anonymous_id_9.__class__ is not str:
-            anonymous_id_9 = to_text(anonymous_id_9)
-        if anonymous_id_9 is not None and anonymous_id_9 != "":
-            body["anonymousId"] = anonymous_id_9
+        x_userId = event.get("userId")
+        if x_userId.__class__ is not str:
+            x_userId = to_text(x_userId)
+        if x_userId is not None and x_userId != "":
+            body["userId"] = x_userId
+        x_anonymousId = event.get("anonymousId")
+        if x_anonymousId.__class__ is not str:
+            x_anonymousId = to_text(x_anonymousId)
+        if x_anonymousId is not None and x_anonymousId != "":
+            body["anonymousId"] = x_anonymousId
         body["timestamp"] = x_timestamp
         e_traits = event.get("traits")
-        traits_keys_11 = e_traits if e_traits.__class__ is dict else {}
-        mrr_12 = traits_keys_11.get("mrr")
-        test_13 = (
+        traits_keys = e_traits if e_traits.__class__ is dict else {}
+        mrr_8 = traits_keys.get("mrr")
+        test_9 = (
             (
-                mrr_12 is None
-                or (mrr_12 >= 0 if mrr_12.__class__ is int or mrr_12.__class__ is float else None)
+                mrr_8 is None
+                or (mrr_8 >= 0 if mrr_8.__class__ is int or mrr_8.__class__ is float else None)
             )
-            or (mrr_12 < 0 if mrr_12.__class__ is int or mrr_12.__class__ is float else None)
+            or (mrr_8 < 0 if mrr_8.__class__ is int or mrr_8.__class__ is float else None)
         ) and e_traits
-        test_14 = None if not truthy(test_13) else test_13
-        test_15 = (
+        test_10 = None if not truthy(test_9) else test_9
+        test_11 = (
             (e_traits.__class__ is dict and jp_merge(e_traits, {"mrr": None})) or None
-            if test_14 is None
-            else test_14
+            if test_10 is None
+            else test_10
         )
-        merged_10 = merge_from(test_15)
-        name_16 = traits_keys_11.get("name")
-        if name_16.__class__ is not str:
-            name_16 = to_text(name_16)
-        if name_16 is not None:
-            merged_10["name"] = name_16
-        created_at_17 = traits_keys_11.get("createdAt")
-        if created_at_17.__class__ is not str:
-            created_at_17 = to_text(created_at_17)
-        if created_at_17 is not None:
-            merged_10["createdAt"] = created_at_17
-        status_18 = traits_keys_11.get("status")
-        if status_18.__class__ is not str:
-            status_18 = to_text(status_18)
-        if status_18 is not None:
-            merged_10["status"] = status_18
-        plan_19 = traits_keys_11.get("plan")
-        if plan_19.__class__ is not str:
-            plan_19 = to_text(plan_19)
-        if plan_19 is not None:
-            merged_10["plan"] = plan_19
-        mrr_20 = to_number(mrr_12)
-        if mrr_20 is not None:
-            merged_10["mrr"] = mrr_20
-        body["traits"] = merged_10
+        merged_7 = merge_from(test_11)
+        name_12 = traits_keys.get("name")
+        if name_12.__class__ is not str:
+            name_12 = to_text(name_12)
+        if name_12 is not None:
+            merged_7["name"] = name_12
+        created_at_13 = traits_keys.get("createdAt")
+        if created_at_13.__class__ is not str:
+            created_at_13 = to_text(created_at_13)
+        if created_at_13 is not None:
+            merged_7["createdAt"] = created_at_13
+        status_14 = traits_keys.get("status")
+        if status_14.__class__ is not str:
+            status_14 = to_text(status_14)
+        if status_14 is not None:
+            merged_7["status"] = status_14
+        plan_15 = traits_keys.get("plan")
+        if plan_15.__class__ is not str:
+            plan_15 = to_text(plan_15)
+        if plan_15 is not None:
+            merged_7["plan"] = plan_15
+        mrr_16 = to_number(mrr_8)
+        if mrr_16 is not None:
+            merged_7["mrr"] = mrr_16
+        body["traits"] = merged_7
         problem = body_problem(body, _CHECK_1)
         if problem is not None:
             if reasons is not None:
@@ -207,16 +207,16 @@ def transform(event, reasons=None):
                 reasons.append(("page", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
         body = {"type": "page"}
-        user_id_21 = event.get("userId")
-        if user_id_21.__class__ is not str:
-            user_id_21 = to_text(user_id_21)
-        if user_id_21 is not None and user_id_21 != "":
-            body["userId"] = user_id_21
-        name_22 = event.get("name")
-        if name_22.__class__ is not str:
-            name_22 = to_text(name_22)
-        if name_22 is not None and name_22 != "":
-            body["name"] = name_22
+        x_userId = event.get("userId")
+        if x_userId.__class__ is not str:
+            x_userId = to_text(x_userId)
+        if x_userId is not None and x_userId != "":
+            body["userId"] = x_userId
+        x_name = event.get("name")
+        if x_name.__class__ is not str:
+            x_name = to_text(x_name)
+        if x_name is not None and x_name != "":
+            body["name"] = x_name
         body["timestamp"] = x_timestamp
         return [body]
 
@@ -231,16 +231,16 @@ def transform(event, reasons=None):
                 reasons.append(("screen", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
         body = {"type": "screen"}
-        user_id_23 = event.get("userId")
-        if user_id_23.__class__ is not str:
-            user_id_23 = to_text(user_id_23)
-        if user_id_23 is not None and user_id_23 != "":
-            body["userId"] = user_id_23
-        name_24 = event.get("name")
-        if name_24.__class__ is not str:
-            name_24 = to_text(name_24)
-        if name_24 is not None and name_24 != "":
-            body["name"] = name_24
+        x_userId = event.get("userId")
+        if x_userId.__class__ is not str:
+            x_userId = to_text(x_userId)
+        if x_userId is not None and x_userId != "":
+            body["userId"] = x_userId
+        x_name = event.get("name")
+        if x_name.__class__ is not str:
+            x_name = to_text(x_name)
+        if x_name is not None and x_name != "":
+            body["name"] = x_name
         body["timestamp"] = x_timestamp
         return [body]
     return []
