@@ -76,7 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-memory", action="store_true", help="skip the memory checks")
     parser.add_argument("--skip-send", action="store_true", help="skip the `send` section")
     parser.add_argument(
-        "--send-only", action="store_true", help="only the `send` section (delivery to a fake Accoil)"
+        "--send-only",
+        action="store_true",
+        help="only the `send` section (delivery to a fake Accoil)",
     )
     parser.add_argument(
         "--write-ndjson",
@@ -212,7 +214,21 @@ def end_to_end_sections(
             os.unlink(wide_path)
         if not args.skip_memory:
             big = QUICK_MEMORY_BIG if args.quick else MEMORY_BIG
-            missed += endtoend.memory(mapping, events, directory, big)
+            missed += endtoend.memory(
+                mapping,
+                events,
+                directory,
+                big,
+                lambda path, count: endtoend.parallel(
+                    mapping,
+                    compile_source(mapping),
+                    source,
+                    path,
+                    count,
+                    e2e_repeat(args),
+                    judged_=not args.quick,
+                ),
+            )
     return missed
 
 

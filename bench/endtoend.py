@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import gc
 import io
 import os
@@ -9,7 +10,7 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,9 +249,9 @@ def stages(module, events: Sequence[dict]) -> str:
     return "stages, µs per line: " + ", ".join(f"{name} {us:.2f}" for name, us in parts.items())
 
 
-def cpu_split(source: str, name: str, path: str, events: int) -> str:
-    """`run_parallel` with 2 workers in this process: the CPU of the main process (which
-    only hands out positions and writes results) and of the workers."""
+def main_and_workers_cpu(source: str, name: str, path: str) -> tuple[float, float]:
+    """`run_parallel` with 2 workers in this process: CPU seconds of the main process
+    (which only hands out positions and writes results) and of the workers."""
     from accoil_map.runner import run_parallel
 
     before_self, before_children = resource.getrusage(resource.RUSAGE_SELF), _children_cpu()
@@ -260,7 +261,12 @@ def cpu_split(source: str, name: str, path: str, events: int) -> str:
     main = (after_self.ru_utime - before_self.ru_utime) + (
         after_self.ru_stime - before_self.ru_stime
     )
-    workers = _children_cpu() - before_children
+    return main, _children_cpu() - before_children
+
+
+def cpu_split(source: str, name: str, path: str, events: int) -> str:
+    """The main process's share of a 2-worker `run_parallel`, as a line."""
+    main, workers = main_and_workers_cpu(source, name, path)
     return (
         f"run_parallel, 2 workers, {events:,} events: main process {main:.2f} s CPU, "
         f"workers {workers:.2f} s ({main / (main + workers):.0%} of the total in the main process)"
@@ -299,8 +305,79 @@ def peak_rss(mapping: str, path: str, workers: int, events: int) -> Peak:
     return Peak(events, workers, peak_rss_kib(cli_command(mapping, path, workers)))
 
 
-def memory(mapping: str, events: Sequence[dict], directory: str, big: int) -> list[str]:
-    """Peak RSS of `accoil-map run` on 10k events and on `big` events (the corpus repeated)."""
+def check_workers_agree(mapping: str, path: str) -> None:
+    """Before timing: `run --workers 2` writes byte for byte what `--workers 1` writes."""
+    outputs = [f"{path}.out{workers}" for workers in (1, 2)]
+    try:
+        for workers, output in zip((1, 2), outputs, strict=True):
+            command = cli_command(mapping, path, workers)
+            command[command.index(os.devnull)] = output
+            subprocess.run(command, check=True, cwd=REPO)
+        if not filecmp.cmp(*outputs, shallow=False):
+            raise Mismatch(f"OUTPUTS DIFFER: run --workers 2 vs --workers 1 on {path}")
+        print(
+            f"  outputs identical: --workers 2 == --workers 1 ({os.path.getsize(outputs[0]):,} bytes)"
+        )
+    finally:
+        for output in outputs:
+            if os.path.exists(output):
+                os.unlink(output)
+
+
+def parallel(
+    mapping: str, source: str, name: str, path: str, events: int, repeat: int, judged_: bool
+) -> list[str]:
+    """`run --workers 2` against `--workers 1` on a big plain file: wall time (start-up
+    taken out), total CPU, and the main process's share of it; returns missed targets
+    (none unless `judged_`: on a small file the fixed costs decide)."""
+    empty = path + ".empty"
+    Path(empty).write_bytes(b"")
+    try:
+        startup = startup_seconds(mapping, empty)
+    finally:
+        os.unlink(empty)
+    print(f"\n== run --workers 2 vs 1 on {events:,} events (plain file); median of {repeat} ==")
+    check_workers_agree(mapping, path)
+    CPU.clear()
+    rows = [cli_row(mapping, path, events, 1), cli_row(mapping, path, events, 2)]
+    one, two = results = measure(rows, repeat)
+    print(format_table(results, one, "--workers 1"))
+    wall = speedup(steady(two, startup), steady(one, startup))
+    cpu_one, cpu_two = (sorted(CPU[row.name])[len(CPU[row.name]) // 2] for row in rows)
+    main, workers = main_and_workers_cpu(source, name, path)
+    share = main / (main + workers)
+    lines = [
+        (
+            f"wall, start-up ({startup:.2f} s) taken out: {wall[0]:.2f}x (range "
+            f"{wall[1][0]:.2f}-{wall[1][1]:.2f}; target >= 1.7x on a quiet machine, load "
+            f"{os.getloadavg()[0]:.1f} now)"
+        ),
+        verdict(
+            f"total CPU, {cpu_two:.2f} s vs {cpu_one:.2f} s",
+            cpu_two / cpu_one,
+            "<= 1.15x",
+            cpu_two / cpu_one <= 1.15,
+        ),
+        (
+            f"main process {main:.2f} s CPU of {main + workers:.2f} s = {share:.1%} "
+            f"(target <= 10%): {'ok' if share <= 0.10 else 'MISSED'}"
+        ),
+    ]
+    if not judged_:
+        lines = [line.replace("MISSED", "missed (quick run, not judged)") for line in lines]
+    print("\n".join("  " + line for line in lines))
+    return [f"parallel: {line}" for line in lines if line.endswith("MISSED")]
+
+
+def memory(
+    mapping: str,
+    events: Sequence[dict],
+    directory: str,
+    big: int,
+    on_big_file: Callable[[str, int], list[str]] | None = None,
+) -> list[str]:
+    """Peak RSS of `accoil-map run` on 10k events and on `big` events (the corpus repeated);
+    then `on_big_file(path, events)` while the big file is there. Returns missed targets."""
     small_path = os.path.join(directory, "memory-10k.ndjson")
     big_path = os.path.join(directory, "memory-big.ndjson")
     small = min(10_000, len(events))
@@ -328,7 +405,7 @@ def memory(mapping: str, events: Sequence[dict], directory: str, big: int) -> li
             print("  " + line)
             if line.endswith("MISSED"):
                 missed.append(f"memory: {line}")
-        return missed
+        return missed + (on_big_file(big_path, big) if on_big_file else [])
     finally:
         for path in (small_path, big_path):
             if os.path.exists(path):

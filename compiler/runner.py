@@ -363,12 +363,16 @@ def process_lines(
     `decode` (a module's `decode_line`) reads the fields the mapping reads; a line it
     refuses (ValueError) gets orjson's verdict on the whole line, so invalid lines are
     rejected with the words of a full parse. Without `decode`, orjson parses every line.
+
+    The transform does not look for nulls inside values (the contract's costliest
+    check, a walk of every value in Python): a JSON line without the token `null`
+    has none, and an event whose lines have it is transformed again with the check.
     """
     outcomes = _Outcomes(write_reject)
     loads, dumps, newline = orjson.loads, orjson.dumps, orjson.OPT_APPEND_NEWLINE
     decode = decode or loads
     reasons: list = []
-    count = emitted = calls = 0  # locals: the loop runs once per line
+    count = calls = 0  # locals: the loop runs once per line; `emitted` is derived after it
     for lineno, raw in lines:
         count += 1
         try:
@@ -379,33 +383,55 @@ def process_lines(
             except orjson.JSONDecodeError as exc:
                 outcomes.bad_json(lineno, raw, exc)
                 continue
+        encoding = False  # orjson's JSONEncodeError is a TypeError: which one is it?
         try:
-            payloads = transform(event, reasons)
-            if len(payloads) == 1:
-                write(dumps(payloads[0], option=newline))
-            elif payloads:  # all of an event's calls, or (if one fails) none
-                write(b"".join([dumps(payload, option=newline) for payload in payloads]))
+            payloads = transform(event, reasons, False)  # nulls inside: looked for below
+            if payloads:  # all of an event's calls, or (if one fails) none
+                encoding = True
+                data = (
+                    dumps(payloads[0], option=newline) if len(payloads) == 1 else _lines(payloads)
+                )
+                if b"null" in data:  # a null inside a value (or the word in a string)
+                    payloads, data = _checked(transform, event, reasons)
+                if payloads:
+                    write(data)
+                    calls += len(payloads)
         except reject_error as exc:
             outcomes.reject(lineno, str(exc), raw)
-        except orjson.JSONEncodeError as exc:
-            outcomes.reject(lineno, f"a call body cannot be written as JSON: {exc}", raw)
         except (RecursionError, MemoryError, ValueError, TypeError) as exc:
-            outcomes.reject(lineno, f"unreadable event data ({type(exc).__name__}: {exc})", raw)
+            if encoding and isinstance(exc, orjson.JSONEncodeError):
+                outcomes.reject(lineno, f"a call body cannot be written as JSON: {exc}", raw)
+            else:
+                outcomes.reject(lineno, f"unreadable event data ({type(exc).__name__}: {exc})", raw)
         else:
-            if payloads:
-                emitted += 1
-                calls += len(payloads)
-            elif not reasons:
-                outcomes.skip(lineno, raw)
             if reasons:
                 outcomes.drops(lineno, reasons, raw, bool(payloads))
-        if reasons:  # also after a rejection: the event may have recorded some first
-            reasons.clear()
+                reasons.clear()
+            elif not payloads:
+                outcomes.skip(lineno, raw)
+            continue
+        reasons.clear()  # after a rejection: the event may have recorded some first
     stats = outcomes.stats
     stats.lines += count
-    stats.emitted += emitted
+    # Every line is emitted, skipped, rejected or blank: the loop counts only the others.
+    stats.emitted += count - stats.skipped - stats.rejected - stats.blank
     stats.calls += calls
     return stats
+
+
+def _lines(payloads: list) -> bytes:
+    """Call bodies as JSON lines."""
+    return b"".join(
+        [orjson.dumps(payload, option=orjson.OPT_APPEND_NEWLINE) for payload in payloads]
+    )
+
+
+def _checked(transform, event, reasons: list) -> tuple[list, bytes]:
+    """An event's calls and their JSON lines, transformed again with the nulls inside
+    values looked for (and left out, or the call dropped with its reason)."""
+    reasons.clear()  # the first pass recorded them: this one does again
+    payloads = transform(event, reasons)
+    return payloads, _lines(payloads)
 
 
 def transform_block(

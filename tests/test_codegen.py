@@ -114,13 +114,14 @@ _VALUES = [None, "", "u", 0, 1, 1.5, True, False, {}, {"a": 1}, [], ["x"]]
 @pytest.mark.parametrize("key", [*language.KEY_TYPES, "custom key"])
 @pytest.mark.parametrize("required", [True, False])
 def test_inline_contract_tests_mean_what_accepts_means(key, required):
-    """The tests codegen writes inline decide as runtime.contract.accepts does."""
+    """The tests codegen writes inline decide as runtime.contract.accepts does, as the
+    conditions of `if` statements they are (a list's test is its truth value)."""
     holds = contract_test(key, "v", required, holds=True)
     fails = contract_test(key, "v", required, holds=False)
     for v in _VALUES:
         expected = accepts(key, v, required)
-        assert eval(holds, {}, {"v": v}) is expected, (key, v)
-        assert eval(fails, {}, {"v": v}) is not expected, (key, v)
+        assert bool(eval(holds, {}, {"v": v})) is expected, (key, v)
+        assert bool(eval(fails, {}, {"v": v})) is not expected, (key, v)
 
 
 @pytest.mark.parametrize("key", [*language.KEY_TYPES, "custom key"])

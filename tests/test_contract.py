@@ -176,6 +176,12 @@ def test_run_time_check_and_send_agree_on_every_value(key, value):
     assert contract.without_nulls(cleaned) == cleaned
     # The fast verdict (no key paths) and the walk that names the path agree.
     assert contract._holds(key, value) == (contract._first_problem(key, value) is None)
+    # Nulls inside left to the caller (run looks for them in the JSON it writes): a
+    # problem found is the full check's; none found, with no null, is the full verdict.
+    deferred = {**body}
+    problem = body_problem(deferred, (key,), False)
+    if problem is not None or "null" not in json.dumps(value):
+        assert problem == body_problem({**body}, (key,)) and deferred == body
 
 
 def test_the_language_reads_its_contract_from_the_payload_schema():

@@ -235,6 +235,26 @@ def test_integers_beyond_64_bits_are_read_exactly_and_never_rounded_on_output():
     assert payloads == [] and "cannot be written as JSON" in record["reason"]
 
 
+def test_a_type_error_of_the_transform_is_not_called_a_json_writing_error():
+    """orjson's JSONEncodeError is a TypeError: one the transform raises is unreadable
+    event data, one writing a call body raises is a body that cannot be written."""
+    from accoil_map.runner import process_lines
+
+    def failing(event, reasons, nulls=True):
+        raise TypeError("boom")
+
+    def unwritable(event, reasons, nulls=True):
+        return [{"type": "track", "n": 1 << 70}]
+
+    reasons = []
+    for transform in (failing, unwritable):
+        records = []
+        process_lines(transform, ValueError, [(1, b'{"a": 1}')], [].append, records.append)
+        reasons.append(orjson.loads(records[0])["reason"])
+    assert reasons[0] == "unreadable event data (TypeError: boom)"
+    assert reasons[1].startswith("a call body cannot be written as JSON: ")
+
+
 def test_number_formatting_does_not_depend_on_the_path():
     """orjson writes every call body: 1e16 comes out as 1e+16 whichever decoder read it."""
     module = module_of("amplitude")

@@ -53,10 +53,10 @@ def chosen(setting: str, shape: str) -> str:
 
 
 def adapted_transform(transform: Callable, adapter: str) -> Callable:
-    """`transform(event, reasons)` behind the adapter (the same function when none)."""
+    """`transform(event, reasons, nulls)` behind the adapter (the same function when none)."""
     if adapter == NONE:
         return transform
     if adapter != POSTHOG_BATCH:
         raise ValueError(f"unknown adapter {adapter!r}")
     adapt = posthog_batch_export
-    return lambda event, reasons: transform(adapt(event), reasons)
+    return lambda event, reasons, nulls=True: transform(adapt(event), reasons, nulls)

@@ -20,6 +20,8 @@ _TRANSFORM_DOC = '''\
     When `reasons` is a list, append (rule name, missing keys) for each rule whose
     condition held but whose call lacked a required key. Raises RejectEvent on
     event data that cannot be read (not an object, a JMESPath type error).
+    With `nulls` false, nulls inside values are not looked for: the caller finds
+    them in the JSON it writes (the token `null`) and calls again with `nulls`.
     """'''
 
 
@@ -38,7 +40,7 @@ def assemble(mapping: ir.Mapping, out: Emitter, uses_jmespath: bool) -> str:
         "",
         "",
         *(f"# {line}" for line in LEGEND),
-        "def transform(event, reasons=None):",
+        "def transform(event, reasons=None, nulls=True):",
         _TRANSFORM_DOC,
         *_layout(out.lines),
         "",

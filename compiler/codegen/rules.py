@@ -26,8 +26,12 @@ from .facts import (
 )
 from .plan import Plan
 
-# A test of the contract as Python source, and its negation.
-_NEGATION = {"is": "is not", "is not": "is", "==": "!=", "!=": "=="}
+# The tests a value fails the contract by, as (fails, holds) source templates. After
+# the type test, emptiness: CPython specialises `== ''` for str; a list's truth value
+# is cheaper than `!= []`, which builds a list each time.
+_NULL = ("{} is None", "{} is not None")
+_EMPTY_TEXT = ("{} == ''", "{} != ''")
+_EMPTY_AFTER_TYPE = {str: [_EMPTY_TEXT], list: [("not {}", "{}")]}
 
 
 def contract_test(key: str, name: str, required: bool, holds: bool, text: bool = False) -> str:
@@ -36,19 +40,16 @@ def contract_test(key: str, name: str, required: bool, holds: bool, text: bool =
     None (its type test is then `is None`, cheaper than a class test)."""
     expected = language.KEY_TYPES.get(key)
     if expected is None:
-        failing = [("is", "None")] + ([("==", "''")] if required else [])
+        tests = [_NULL, *([_EMPTY_TEXT] if required else [])]
     else:
-        empty = {str: [("==", "''")], list: [("==", "[]")]}.get(expected, [])
-        kind = ("is", "None") if text and expected is str else ("is not", expected.__name__)
-        failing = [kind, *empty]
+        type_name = expected.__name__
+        type_test = (f"{{}}.__class__ is not {type_name}", f"{{}}.__class__ is {type_name}")
+        if text and expected is str:  # a str or None: None is the only other type
+            type_test = _NULL
+        tests = [type_test, *_EMPTY_AFTER_TYPE.get(expected, [])]
     if holds:
-        return " and ".join(f"{_subject(name, op)} {_NEGATION[op]} {rhs}" for op, rhs in failing)
-    return " or ".join(f"{_subject(name, op)} {op} {rhs}" for op, rhs in failing)
-
-
-def _subject(name: str, operator: str) -> str:
-    # A type test reads the value's class; the other tests read the value.
-    return f"{name}.__class__" if operator == "is not" else name
+        return " and ".join(test.format(name) for _, test in tests)
+    return " or ".join(test.format(name) for test, _ in tests)
 
 
 class RuleWriter:
@@ -189,7 +190,7 @@ class RuleWriter:
             out.emit("return [body]" if self.plan.one_rule_per_event else "out.append(body)")
             return
         keys = out.constant(repr(unproven), prefix="_CHECK_")
-        out.emit(f"problem = {out.helper('body_problem')}(body, {keys})")
+        out.emit(f"problem = {out.helper('body_problem')}(body, {keys}, nulls)")
         if self.plan.one_rule_per_event:
             with out.block("if problem is not None:"):
                 with out.block("if reasons is not None:"):

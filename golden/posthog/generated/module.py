@@ -31,12 +31,14 @@ _KEYS_4 = ("groupId", "timestamp")
 
 # Names: e_<field> is a field of the event, v_<name> a define of the mapping,
 # x_<key> a key of a call; <what>_<n> a value computed on the way.
-def transform(event, reasons=None):
+def transform(event, reasons=None, nulls=True):
     """Return the Accoil call bodies for one event, in rule order.
 
     When `reasons` is a list, append (rule name, missing keys) for each rule whose
     condition held but whose call lacked a required key. Raises RejectEvent on
     event data that cannot be read (not an object, a JMESPath type error).
+    With `nulls` false, nulls inside values are not looked for: the caller finds
+    them in the JSON it writes (the token `null`) and calls again with `nulls`.
     """
     if event.__class__ is not dict:
         raise RejectEvent("the event is not a JSON object (got " + jp_type(event) + ")")

@@ -30,12 +30,14 @@ _KEYS_4 = ("userId", "name", "timestamp")
 
 # Names: e_<field> is a field of the event, v_<name> a define of the mapping,
 # x_<key> a key of a call; <what>_<n> a value computed on the way.
-def transform(event, reasons=None):
+def transform(event, reasons=None, nulls=True):
     """Return the Accoil call bodies for one event, in rule order.
 
     When `reasons` is a list, append (rule name, missing keys) for each rule whose
     condition held but whose call lacked a required key. Raises RejectEvent on
     event data that cannot be read (not an object, a JMESPath type error).
+    With `nulls` false, nulls inside values are not looked for: the caller finds
+    them in the JSON it writes (the token `null`) and calls again with `nulls`.
     """
     if event.__class__ is not dict:
         raise RejectEvent("the event is not a JSON object (got " + jp_type(event) + ")")
@@ -129,7 +131,7 @@ def transform(event, reasons=None):
         if traits_8.__class__ is dict:
             body["traits"] = traits_8
         body["timestamp"] = v_timestamp
-        problem = body_problem(body, _CHECK_1)
+        problem = body_problem(body, _CHECK_1, nulls)
         if problem is not None:
             if reasons is not None:
                 reasons.append(("identify", (problem,)))
@@ -180,7 +182,7 @@ def transform(event, reasons=None):
         x_traits = event.get("traits")
         if x_traits.__class__ is dict:
             body["traits"] = x_traits
-        problem = body_problem(body, _CHECK_1)
+        problem = body_problem(body, _CHECK_1, nulls)
         if problem is not None:
             if reasons is not None:
                 reasons.append(("group", (problem,)))
@@ -436,6 +438,10 @@ _GROUP_ENTRY_TYPES = {
 }
 
 
+# The same as pairs, built once: the check of every entry loops over them.
+_GROUP_ENTRY_FIELDS = tuple(_GROUP_ENTRY_TYPES.items())
+
+
 def accepts(key, value, required=True):
     """Whether a call body can carry `value` under `key` (its top level only)."""
     expected = _KEY_TYPES.get(key)
@@ -474,27 +480,54 @@ def _first_problem(key, value):
     return None
 
 
-def _holds(key, value):
-    """Whether `value` keeps the contract under `key`: `value_problem`'s verdict, fast."""
-    if value.__class__ is dict:  # most often an object of plain values: one pass, no list
-        for item in value.values():
-            if item is None:
-                return False
-            if item.__class__ is dict or item.__class__ is list:
-                return _all_hold([value])
-        return True
+def _holds(key, value, nulls=True):
+    """Whether `value` keeps the contract under `key`: `value_problem`'s verdict, fast.
+    With `nulls` false, the nulls inside are not looked for (see `body_problem`)."""
+    if value.__class__ is dict:
+        return not nulls or _object_holds(value)
     if value.__class__ is not list:
         return value is not None
     if key != _GROUP_LIST_KEY:
-        return _all_hold([value])
+        return not nulls or _all_hold([value])
     for entry in value:
-        if entry.__class__ is not dict:
+        if not _entry_holds(entry, nulls):
             return False
-        for name, expect in _GROUP_ENTRY_TYPES.items():
-            item = entry.get(name)
-            if item.__class__ is not expect or (expect is not dict and len(item) == 0):
-                return False
-    return _all_hold(list(value))  # the entries' insides
+    return True
+
+
+def _entries_hold(entries):
+    """Whether a group list's entries (if any) have their keys, of their types."""
+    if entries.__class__ is not list:
+        return entries is None
+    for entry in entries:
+        if not _entry_holds(entry, False):
+            return False
+    return True
+
+
+def _object_holds(value):
+    """Whether no null is inside an object, however deep."""
+    for item in value.values():  # most often plain values: one pass, no work list
+        if item is None:
+            return False
+        if item.__class__ is dict or item.__class__ is list:
+            return _all_hold([value])
+    return True
+
+
+def _entry_holds(entry, nulls):
+    """Whether a group entry has its keys, of their types (and, with `nulls`, no null
+    inside)."""
+    if entry.__class__ is not dict:
+        return False
+    for name, expect in _GROUP_ENTRY_FIELDS:
+        item = entry.get(name)
+        if item.__class__ is not expect or (expect is not dict and not item):
+            return False
+        if nulls and expect is dict and not _object_holds(item):
+            return False
+    # An entry of its own keys only (as select_groups builds them) is checked whole now.
+    return not nulls or len(entry) == len(_GROUP_ENTRY_TYPES) or _all_hold([entry])
 
 
 def _all_hold(containers):
@@ -537,13 +570,21 @@ def _item_problem(path, value, expect, pending):
     return None
 
 
-def body_problem(body, keys):
+def body_problem(body, keys, nulls=True):
     """Leave out the nulls inside the values of `keys` in `body` (null is missing at any
     depth, as at the top level), then the first key path among them, in the body's
-    order, that still breaks the contract; None when there is none."""
+    order, that still breaks the contract; None when there is none.
+
+    With `nulls` false, only the group entries' own keys are checked: the caller looks
+    for nulls in the JSON it writes (a body with one has the token `null`) and checks
+    again with `nulls` where it finds one, as `run` does. Without nulls, a body whose
+    entries hold needs no change and breaks nothing.
+    """
+    if not nulls and _entries_hold(body.get(_GROUP_LIST_KEY) if _GROUP_LIST_KEY in keys else None):
+        return None
     for key in keys:
         value = body.get(key)
-        if value is None or _holds(key, value):
+        if value is None or _holds(key, value, nulls):
             continue
         cleaned = without_nulls(value)
         carried = accepts(key, cleaned, False)
