@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .. import ir, language
 from ..interpreter import compare
+from ..runtime.jmes import jp_type
 from .emitter import Emitter, hint_text, identifier
 from .facts import (
     Defines,
@@ -384,6 +385,8 @@ class ExpressionWriter:
 
     def type_test(self, subject: ir.Expr, name: str, negated: bool) -> str:
         """`type(subject) == name` as a test of the value's class, as jp_type tells types."""
+        if isinstance(subject, ir.Const):  # decided now (`'x' is None` is no Python)
+            return repr((jp_type(subject.value) == name) is not negated)
         value = self.atom(subject)
         if name == "null":
             return f"({value} is {'not ' if negated else ''}None)"
