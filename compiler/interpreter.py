@@ -19,7 +19,7 @@ from . import ir, language
 from .helpers import helper_objects
 from .runtime.contract import accepts, body_problem
 from .runtime.groups import select_groups
-from .runtime.jmes import RejectEvent, _jp_type, get_key, jp_index, jp_search, truthy
+from .runtime.jmes import RejectEvent, get_key, jp_index, jp_search, jp_type, truthy
 from .runtime.objects import merge, omit_keys
 
 
@@ -118,7 +118,7 @@ def evaluate(expr: ir.Expr, scope: Scope) -> Any:
         case ir.Not(target):
             return not truthy(evaluate(target, scope))
         case ir.Call(name, args):
-            helper = _helpers()[language.COMPILED_FUNCTIONS[name][1]]
+            helper = _helpers()[language.COMPILED_FUNCTIONS[name].helper]
             return helper(*(evaluate(arg, scope) for arg in args))
         case ir.Jmes(text):
             return jp_search(jmespath.compile(text), scope.event)
@@ -181,7 +181,7 @@ class Interpreter:
 
         `scope` (for the event) is where `explain` reads what was being evaluated."""
         if not isinstance(event, dict):
-            raise RejectEvent(f"the event is not a JSON object (got {_jp_type(event)})")
+            raise RejectEvent(f"the event is not a JSON object (got {jp_type(event)})")
         scope = scope or Scope(self.mapping, event)
         return [self._rule(rule, scope) for rule in self.mapping.rules]
 

@@ -222,10 +222,30 @@ JMESPATH_COMPARATORS: dict[str, str] = {
     "gte": "ge",
 }
 
-#: JMESPath functions compiled to Python: name -> (arity, run-time helper).
-#: Every other function is evaluated by the jmespath library.
-COMPILED_FUNCTIONS: dict[str, tuple[int, str]] = {
-    "contains": (2, "jp_contains"),
-    "starts_with": (2, "jp_starts_with"),
-    "ends_with": (2, "jp_ends_with"),
+
+@dataclass(frozen=True)
+class Function:
+    """A JMESPath function compiled to Python: its run-time helper, how many arguments
+    it takes (`min_args`, or more when `variadic`, as jmespath's signature says) and
+    the JMESPath type of every result it gives (it never gives null)."""
+
+    helper: str
+    min_args: int
+    variadic: bool = False
+    result: str = "boolean"
+
+    def takes(self, count: int) -> bool:
+        """True when a call with `count` arguments is compiled; jmespath rejects any
+        other count when it runs, so such a call is left to the library."""
+        return count >= self.min_args if self.variadic else count == self.min_args
+
+
+#: JMESPath functions compiled to Python, by name. Every other function, and a call
+#: with a wrong number of arguments, is evaluated by the jmespath library.
+COMPILED_FUNCTIONS: dict[str, Function] = {
+    "contains": Function("jp_contains", 2),
+    "starts_with": Function("jp_starts_with", 2),
+    "ends_with": Function("jp_ends_with", 2),
+    "type": Function("jp_type", 1, result="string"),
+    "merge": Function("jp_merge", 1, variadic=True, result="object"),
 }

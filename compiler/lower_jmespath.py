@@ -161,7 +161,7 @@ class _Translator:
     @staticmethod
     def compiled(function: str, arity: int) -> bool:
         spec = language.COMPILED_FUNCTIONS.get(function)
-        return spec is not None and spec[0] == arity
+        return spec is not None and spec.takes(arity)
 
 
 def _problem(exc: jmespath.exceptions.JMESPathError) -> str:

@@ -462,7 +462,7 @@ def jp_path(source: str) -> st.SearchStrategy[str]:
 _FALLBACKS = st.sampled_from([
     "length({f}) > `1`",
     "{f}[*].{k}",
-    "type({f}) == 'string'",
+    "to_number({f}) > `1`",
     "{f}[?{k} == 'x']",
     "not_null({f}, {g})",
     "[{f}, {g}]",
@@ -476,11 +476,15 @@ _FALLBACKS = st.sampled_from([
 ])
 _JP_KINDS = st.sampled_from([
     "atom", "atom", "compare", "compare", "and", "or", "not", "contains", "starts", "ends",
-    "in_list", "current",
+    "in_list", "current", "type", "merge",
 ])
 _COMPARATORS = st.sampled_from([comparison.token for comparison in COMPARISONS.values()])
 _IN_LIST = st.lists(st.sampled_from(EVENT_NAMES[:8]), min_size=1, max_size=3)
 _AFFIXES = st.sampled_from(["'$'", "'Sign'", "''", "'ed'", "'a'"])
+# type() names, and a name type() never gives.
+_TYPE_NAMES = st.sampled_from(["string", "number", "boolean", "array", "object", "null", "text"])
+_MERGED = st.sampled_from(['`{"mrr": null}`', '`{"a": 1, "b": [null]}`', "`{}`", "@", "`[1]`"])
+_MERGE_ARGS = st.integers(1, 3)
 
 
 @functools.cache
@@ -515,11 +519,31 @@ def jp_expr(source: str, depth: int = 2, fallback: bool = True) -> st.SearchStra
         if kind == "current":
             choice = draw(_ONE_IN[3])
             return ("@", "contains(@, 'x')", f"@.{jp_name(draw(fields))}")[choice]
+        if kind == "type":
+            return _type_test(draw, draw(path) if draw(_BOOL) else draw(sub))
+        if kind == "merge":
+            return _merged(draw, [draw(st.one_of(path, _MERGED)) for _ in range(draw(_MERGE_ARGS))])
         name = {"contains": "contains", "starts": "starts_with", "ends": "ends_with"}[kind]
         second = draw(_AFFIXES) if draw(_BOOL) else draw(atoms)
         return f"{name}({draw(path)}, {second})"
 
     return build()
+
+
+def _type_test(draw, subject: str) -> str:
+    """`type(x)`, or it compared with a type name (`==`, `!=`)."""
+    if _one_in(draw, 3):
+        return f"type({subject})"
+    return f"type({subject}) {'==' if draw(_BOOL) else '!='} '{draw(_TYPE_NAMES)}'"
+
+
+def _merged(draw, args: list[str]) -> str:
+    """`merge(a, ...)` (arguments that are not objects reject the event), or guarded by a
+    type test of its first argument, as mappings/segment.yaml writes it."""
+    merged = f"merge({', '.join(args)})"
+    if draw(_BOOL):
+        return f"type({args[0]}) == 'object' && {merged} || `null`"
+    return merged
 
 
 # --------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from accoil_map import compile_source, language
+from accoil_map import compile_source, language, load
 from accoil_map.codegen.rules import contract_test
 from accoil_map.runtime.contract import accepts
 from tests import strategies as S
@@ -122,3 +122,51 @@ def test_inline_contract_tests_mean_what_accepts_means(key, required):
         expected = accepts(key, v, required)
         assert bool(eval(holds, {}, {"v": v})) is expected, (key, v)
         assert bool(eval(fails, {}, {"v": v})) is not expected, (key, v)
+
+
+@pytest.mark.parametrize("key", [*language.KEY_TYPES, "custom key"])
+@pytest.mark.parametrize("required", [True, False])
+def test_inline_contract_tests_of_text_mean_what_accepts_means(key, required):
+    """For a value known to be text or missing, the cheaper tests decide as accepts does."""
+    holds = contract_test(key, "v", required, holds=True, text=True)
+    fails = contract_test(key, "v", required, holds=False, text=True)
+    for v in (None, "", "u", "0"):
+        expected = accepts(key, v, required)
+        assert eval(holds, {}, {"v": v}) is expected, (key, v)
+        assert eval(fails, {}, {"v": v}) is not expected, (key, v)
+
+
+_READS = """\
+version: 1
+name: reads
+source: custom
+rules:
+  - name: r
+    emit:
+      type: identify
+      userId: {path: id, as: string}
+      timestamp: "2024-05-01T00:00:00.000Z"
+      traits:
+        email: {path: traits.email, as: string}
+        plan: {path: traits.plan}
+        vip: {path: "traits.plan == 'gold' || traits.plan == 'platinum'"}
+"""
+
+
+def test_a_rule_reads_each_key_once_and_tests_an_object_once():
+    """Generated code names a read it makes twice (traits.plan) and tests once whether
+    the object it reads several keys of (traits) is one; a conversion to text happens
+    in the key's own local, and the required key is then tested for None, not for its
+    class."""
+    source = compile_source(_READS, filename="reads.yaml")
+    body = ast.unparse(_transform(source))
+    assert body.count("e_traits.__class__ is dict") == 1, body
+    assert body.count(".get('plan')") == 1, body
+    assert "x_userId is None or x_userId == ''" in body, body
+    assert body.count("x_userId.__class__ is not str") == 1, body  # its conversion only
+    module = load(_READS)
+    assert module.transform({"id": 7, "traits": {"plan": "gold", "email": 1}}) == [
+        {"type": "identify", "userId": "7", "timestamp": "2024-05-01T00:00:00.000Z",
+         "traits": {"email": "1", "plan": "gold", "vip": True}}
+    ]
+    assert module.transform({"id": "u", "traits": "gold"})[0]["traits"] == {"vip": False}

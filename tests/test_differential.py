@@ -330,6 +330,17 @@ REGRESSIONS = {
         ),
         [{}],
     ),
+    # type() of a constant compared with 'null' generated `'$identify' is not None`
+    # (SyntaxError): a constant's type is decided when compiling.
+    "type-of-a-constant": (
+        _custom(
+            "      type: page\n      timestamp: \"2024\"\n"
+            "      name: {path: \"type(`\\\"$identify\\\"`) != 'null'\", as: string}\n"
+            "      email: {path: \"type(`1`) == 'null' || type(`null`) == 'null'\"}\n"
+            "      role: {path: \"type(`[1]`) == 'array' && type(`1.5`) != 'number'\"}\n"
+        ),
+        [{}],
+    ),
 }
 
 

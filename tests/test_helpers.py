@@ -32,6 +32,9 @@ SAMPLES = {
     "jp_contains": [(["a"], "a"), ("abc", "b"), ("abc", 1), (None, "a")],
     "jp_starts_with": [("abc", "a"), (None, "a")],
     "jp_ends_with": [("abc", "c"), ("abc", 3)],
+    "jp_type": [(True,), (1,), (1.5,), (None,), ([],), ({},), ("",)],
+    "jp_merge": [({"a": 1}, {"a": None, "b": 2}), ({},), ("x", {}), ({}, 2.5), ({}, [["k", 1]])],
+    "merge_from": [({"a": 1, "b": None},), ({"a": 1},), ("x",)],
     "jp_index": [([1, 2], -1), ([1], 5), ("ab", 0)],
     "jp_search": [
         (jmespath.compile("a[?b]"), {"a": [{"b": 1}, {}]}),

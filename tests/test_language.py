@@ -67,3 +67,40 @@ def test_every_filter_has_a_helper_or_lowers_to_a_modifier():
 )
 def test_arity_in_words(name, arity):
     assert language.FILTERS[name].arity() == arity
+
+
+def test_compiled_functions_take_what_jmespath_signatures_take():
+    """A call is compiled exactly when jmespath accepts its number of arguments; any
+    other count stays a library call (which rejects the event, as jmespath does)."""
+    import jmespath.functions
+
+    table = jmespath.functions.Functions.FUNCTION_TABLE
+    for name, spec in language.COMPILED_FUNCTIONS.items():
+        signature = table[name]["signature"]
+        variadic = bool(signature) and signature[-1].get("variadic", False)
+        assert (spec.min_args, spec.variadic) == (len(signature), variadic), name
+        for count in range(5):
+            accepted = count >= len(signature) if variadic else count == len(signature)
+            assert spec.takes(count) is accepted, (name, count)
+        assert spec.result in ("boolean", "string", "object"), name
+
+
+@pytest.mark.parametrize(
+    "text, compiled",
+    [
+        ("type(a)", True),
+        ("type(a) == 'object'", True),
+        ("merge(a)", True),
+        ("merge(a, b, `{\"k\": null}`)", True),
+        ("type(a) == 'object' && merge(a, `{\"mrr\": null}`) || `null`", True),
+        ("merge()", False),  # jmespath refuses it when it runs: left to the library
+        ("type(a, b)", False),
+        ("type()", False),
+    ],
+)
+def test_type_and_merge_are_compiled(text, compiled):
+    from accoil_map.lower_jmespath import lower_jmespath
+
+    expr = lower_jmespath(text)
+    assert (not isinstance(expr, ir.Jmes)) is compiled
+    assert any(isinstance(node, ir.Call) for node in ir.walk(expr)) is compiled

@@ -20,8 +20,10 @@ from accoil_map.runtime.jmes import (
     jp_index,
     jp_le,
     jp_lt,
+    jp_merge,
     jp_search,
     jp_starts_with,
+    jp_type,
     truthy,
 )
 
@@ -150,6 +152,65 @@ def test_jp_reject_messages_name_jmespath_types():
         jp_contains({"a": 1}, "a")
     with pytest.raises(RejectEvent, match="got null$"):
         jp_contains(None, "a")
+
+
+@FAST
+@given(json_values)
+@example(True)
+@example(0)
+@example(1.0)
+@example(-0.0)
+@example("")
+@example(None)
+def test_jp_type_matches_jmespath(v):
+    assert jp_type(v) == jmespath.search("type(a)", {"a": v})
+
+
+def _library_outcome(text, data):
+    """What a generated module answered when the library evaluated the expression: its
+    value, or the reason jp_search gave the rejection."""
+    try:
+        return ("ok", jp_search(jmespath.compile(text), data))
+    except RejectEvent as exc:
+        return ("reject", str(exc))
+
+
+@FAST
+@given(st.lists(json_values | st.dictionaries(st.text("abc", max_size=2), json_values), min_size=1, max_size=4))
+@example([{"a": 1}, {"a": None}])
+@example([{"a": 1, "b": 2}, {"b": 3}, {"c": 4}])
+@example([{"a": 1}, "x"])
+@example([[1, "a"], {"a": 1}])
+@example([None])
+@example([True])
+@example([{}, 2.5])
+@example([{}, None])
+@example([{"a": 0}, [["a", 1]]])
+@example([{}, []])
+@example([{}, ""])
+@example([{}, "ab"])
+@example([{}, ["ab"]])
+@example([{}, [[[1], 2]]])
+@example([{}, [1, "a"]])
+def test_jp_merge_matches_the_library_value_and_reason(objects):
+    """A merge the library evaluated answered this value or this reason (jp_search's
+    'JMESPath error: ...'); the compiled one answers the same. The library checks the
+    type of the first argument only and updates with the others as they are."""
+    data = {f"a{i}": v for i, v in enumerate(objects)}
+    text = f"merge({', '.join(data)})"
+    try:
+        got = ("ok", jp_merge(*objects))
+    except RejectEvent as exc:
+        got = ("reject", str(exc))
+    assert got == _library_outcome(text, data)
+
+
+def test_jp_merge_gives_a_new_object_and_leaves_its_arguments_alone():
+    first, second = {"a": 1, "mrr": "9"}, {"mrr": None}
+    merged = jp_merge(first, second)
+    assert merged == {"a": 1, "mrr": None}
+    assert first == {"a": 1, "mrr": "9"} and second == {"mrr": None}
+    assert jp_merge(first) is not first and jp_merge(first) == first
 
 
 @FAST

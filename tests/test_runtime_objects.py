@@ -6,7 +6,7 @@ import copy
 
 from hypothesis import settings
 
-from accoil_map.runtime.objects import merge, omit_into, omit_keys
+from accoil_map.runtime.objects import merge, merge_from, merge_into, omit_into, omit_keys
 
 FAST = settings(deadline=None, max_examples=150)
 
@@ -58,3 +58,15 @@ def test_merge():
     assert merge(None, 3) == {}
 
 
+
+
+def test_merge_from_is_a_merge_into_an_empty_object():
+    for part in ({"a": 1, "b": None, "c": {}}, {"a": 1}, {}, None, "s", [1], 3):
+        out = {}
+        merge_into(out, part)
+        started = merge_from(part)
+        assert started == out and list(started) == list(out)
+        assert started is not part
+    part = {"a": 1}
+    merge_from(part)["b"] = 2
+    assert part == {"a": 1}

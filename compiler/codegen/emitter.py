@@ -27,7 +27,7 @@ _CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 #: How generated names read, for the comment above `transform`.
 LEGEND = (
     "Names: e_<field> is a field of the event, v_<name> a define of the mapping,",
-    "x_<key> a required key of a call; <what>_<n> a value computed on the way.",
+    "x_<key> a key of a call; <what>_<n> a value computed on the way.",
 )
 
 

@@ -10,9 +10,12 @@ only; names come from the emitter.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .. import ir, language
 from ..interpreter import compare
-from .emitter import Emitter, identifier
+from ..runtime.jmes import jp_type
+from .emitter import Emitter, hint_text, identifier
 from .facts import (
     Defines,
     always_missing,
@@ -20,12 +23,12 @@ from .facts import (
     fallback_operands,
     is_string_list,
     is_text_valued,
-    is_truth_value,
     may_raise,
     merge_steps,
     never_missing,
     omits_in_passing,
     primary_decided,
+    truth_as_python,
 )
 
 
@@ -36,6 +39,8 @@ class ExpressionWriter:
         self.out = out
         self.defines = defines
         self.lazy: dict[ir.Expr, str] = {}  # shared values computed on first use
+        self.reused: frozenset[ir.Expr] = frozenset()  # reads named when first made
+        self.objects: frozenset[ir.Expr] = frozenset()  # objects read by several keys
         self.uses_jmespath = False
 
     def never_missing(self, expr: ir.Expr) -> bool:
@@ -63,13 +68,31 @@ class ExpressionWriter:
             name = f"v_{expr.name}"
         elif name is None and isinstance(expr, ir.GetKey) and expr.target == ir.Event():
             name = f"e_{expr.key}" if identifier(expr.key) else None
-        text = self.value(expr)
+        resolved = ir.resolved(expr, self.defines)
+        if expr not in self.lazy and isinstance(resolved, ir.Convert) and resolved.to == "string":
+            return self.text_in_place(expr, resolved.target, name)
+        text = self.first_use(expr) if expr in self.lazy else self.compute(expr)
         if identifier(text):
             self.out.bind(expr, text)
             return text
-        usable = name is not None and identifier(name) and not self.out.holds_other(name, expr)
-        variable = name if usable else self.out.temp(_hint(expr))
+        variable = self.variable(expr, name)
         self.out.emit(f"{variable} = {text}")
+        self.out.bind(expr, variable)
+        return variable
+
+    def variable(self, expr: ir.Expr, name: str | None) -> str:
+        """The local to hold the expression: `name` when it is free for it, else a temporary."""
+        usable = name is not None and identifier(name) and not self.out.holds_other(name, expr)
+        return name if usable else self.out.temp(_hint(expr))
+
+    def text_in_place(self, expr: ir.Expr, target: ir.Expr, name: str | None) -> str:
+        """`as: string` into one local: the value, then its text when it is not text
+        already (the common case costs no call and no second name)."""
+        variable = self.variable(expr, name)
+        self.out.emit(f"{variable} = {self.value(target)}")
+        with self.out.block(f"if {variable}.__class__ is not str:"):
+            to_text = self.out.helper(language.CONVERSIONS["string"])
+            self.out.emit(f"{variable} = {to_text}({variable})")
         self.out.bind(expr, variable)
         return variable
 
@@ -80,6 +103,8 @@ class ExpressionWriter:
             return cached
         if expr in self.lazy:
             return self.first_use(expr)
+        if expr in self.reused:
+            return self.atom(expr)
         return self.compute(expr)
 
     def compute(self, expr: ir.Expr) -> str:
@@ -101,7 +126,7 @@ class ExpressionWriter:
     def condition(self, expr: ir.Expr) -> str:
         """Python source that is true exactly when the expression is JMESPath-true."""
         text = self.value(expr)
-        return text if is_truth_value(expr) else f"{self.out.helper('truthy')}({text})"
+        return text if truth_as_python(expr) else f"{self.out.helper('truthy')}({text})"
 
     def text_atom(self, expr: ir.Expr) -> str:
         """A name holding the expression written as text (None when missing)."""
@@ -127,8 +152,23 @@ class ExpressionWriter:
     def value_GetKey(self, expr: ir.GetKey) -> str:
         if expr.target == ir.Event():
             return f"event.get({expr.key!r})"
+        if expr.target in self.objects:
+            return f"{self.keys_of(expr.target)}.get({expr.key!r})"
         target = self.atom(expr.target)
         return f"({target}.get({expr.key!r}) if {target}.__class__ is dict else None)"
+
+    def keys_of(self, target: ir.Expr) -> str:
+        """A name holding the target when it is an object, else an empty one: each key
+        read from it is then a plain `get`, after one class test."""
+        readable = _Readable(target)
+        name = self.out.lookup(readable)
+        if name is None:
+            value = self.atom(target)
+            hint = hint_text(_hint(target))  # `traits_keys` in every rule reading traits
+            name = self.variable(readable, f"{hint}_keys" if hint else None)
+            self.out.emit(f"{name} = {value} if {value}.__class__ is dict else {{}}")
+            self.out.bind(readable, name)
+        return name
 
     def value_GetIndex(self, expr: ir.GetIndex) -> str:
         return f"{self.out.helper('jp_index')}({self.value(expr.target)}, {expr.index!r})"
@@ -161,6 +201,9 @@ class ExpressionWriter:
 
     def value_Convert(self, expr: ir.Convert) -> str:
         helper = self.out.helper(language.CONVERSIONS[expr.to])
+        if expr.to == "string":  # text is its own text: no call for the common case
+            value = self.atom(expr.target)
+            return f"({value} if {value}.__class__ is str else {helper}({value}))"
         return f"{helper}({self.value(expr.target)})"
 
     # fallbacks --------------------------------------------------------------
@@ -218,6 +261,9 @@ class ExpressionWriter:
         steps = list(merge_steps(expr, needles))
         if isinstance(steps[0], list):  # the first object literal starts the result
             self.build_object(result, steps.pop(0))
+        elif not needles:  # so does a copy of the first object spread into it
+            first = self.atom(steps.pop(0))
+            self.out.emit(f"{result} = {self.out.helper('merge_from')}({first})")
         else:
             self.out.emit(f"{result} = {{}}")
         for step in steps:
@@ -294,15 +340,41 @@ class ExpressionWriter:
             equal = equal or self.equality(expr.right, expr.left, comparison.negated)
             if equal is not None:
                 return equal
+        else:
+            ordered = self.ordering(expr)
+            if ordered is not None:
+                return ordered
         left, right = self.operand(expr.left), self.operand(expr.right)
         call = f"{self.out.helper(comparison.helper)}({left}, {right})"
         return f"(not {call})" if comparison.negated else call
+
+    def ordering(self, expr: ir.Compare) -> str | None:
+        """An ordering against a number or text constant in plain Python: the comparison
+        when the other value is of the constant's kind, else null (as the helpers decide)."""
+        left, right = expr.left, expr.right
+        constant = right if isinstance(right, ir.Const) else left
+        if not isinstance(constant, ir.Const) or isinstance(constant.value, bool):
+            return None
+        if not isinstance(constant.value, (int, float, str)):
+            return None
+        kind = "string" if isinstance(constant.value, str) else "number"
+        subject = self.atom(left if constant is right else right)
+        operands = (
+            (subject, repr(constant.value))
+            if constant is right
+            else (repr(constant.value), subject)
+        )
+        test = " or ".join(f"{subject}.__class__ is {c}" for c in _TYPE_CLASSES[kind])
+        token = language.COMPARISONS[expr.op].token
+        return f"({operands[0]} {token} {operands[1]} if {test} else None)"
 
     def equality(self, subject: ir.Expr, constant: ir.Expr, negated: bool) -> str | None:
         """Plain Python (in)equality when comparing with this constant makes it exact."""
         if not isinstance(constant, ir.Const):
             return None
         value = constant.value
+        if isinstance(subject, ir.Call) and subject.name == "type" and value in _TYPE_NAMES:
+            return self.type_test(subject.args[0], value, negated)
         if value is None or isinstance(value, bool):
             operator = "is not" if negated else "is"
         elif isinstance(value, str) or (isinstance(value, (int, float)) and value not in (0, 1)):
@@ -310,6 +382,17 @@ class ExpressionWriter:
         else:
             return None
         return f"({self.value(subject)} {operator} {value!r})"
+
+    def type_test(self, subject: ir.Expr, name: str, negated: bool) -> str:
+        """`type(subject) == name` as a test of the value's class, as jp_type tells types."""
+        if isinstance(subject, ir.Const):  # decided now (`'x' is None` is no Python)
+            return repr((jp_type(subject.value) == name) is not negated)
+        value = self.atom(subject)
+        if name == "null":
+            return f"({value} is {'not ' if negated else ''}None)"
+        if negated:
+            return f"({' and '.join(f'{value}.__class__ is not {c}' for c in _TYPE_CLASSES[name])})"
+        return f"({' or '.join(f'{value}.__class__ is {c}' for c in _TYPE_CLASSES[name])})"
 
     def value_And(self, expr: ir.And) -> str:
         return self.short_circuit(expr.left, expr.right, take_right_when_true=True)
@@ -319,14 +402,16 @@ class ExpressionWriter:
 
     def short_circuit(self, left: ir.Expr, right: ir.Expr, take_right_when_true: bool) -> str:
         """JMESPath `&&` / `||`: the right operand is evaluated only when needed."""
-        truth_values = is_truth_value(left) and is_truth_value(right)
+        # Python's `and`/`or` test the left value only: they mean JMESPath's when its
+        # truthiness does.
+        truth_values = truth_as_python(left)
         value = self.value(left) if truth_values else self.atom(left)
         with self.out.captured() as lines:
             alternative = self.value(right)
         if not lines:
             if alternative == value or right == left:  # `a || a` is a, either way
                 return value
-            if truth_values:  # Python's and/or mean the same on True, False and None
+            if truth_values:
                 return f"({value} {'and' if take_right_when_true else 'or'} {alternative})"
             test = self.take_right(left, value, take_right_when_true)
             return f"({alternative} if {test} else {value})"
@@ -338,7 +423,7 @@ class ExpressionWriter:
 
     def take_right(self, left: ir.Expr, name: str, when_true: bool) -> str:
         """The test that selects the right operand of && (when_true) or ||."""
-        test = name if is_truth_value(left) else f"{self.out.helper('truthy')}({name})"
+        test = name if truth_as_python(left) else f"{self.out.helper('truthy')}({name})"
         return test if when_true else f"not {test}"
 
     def value_Not(self, expr: ir.Not) -> str:
@@ -346,7 +431,7 @@ class ExpressionWriter:
         if isinstance(target, ir.Not):  # `!!x`: JMESPath's truthiness of x, as a boolean
             inner = target.target
             truth = self.condition(inner)
-            return f"bool({truth})" if is_truth_value(inner) else truth
+            return f"bool({truth})" if truth_as_python(inner) else truth
         if isinstance(target, ir.Compare) and not language.COMPARISONS[target.op].ordering:
             opposite = "ne" if target.op == "eq" else "eq"  # `!(a == b)` is `a != b`
             return self.value_Compare(ir.Compare(opposite, target.left, target.right))
@@ -359,22 +444,19 @@ class ExpressionWriter:
         return f"(not {self.condition(target)})"
 
     def value_Call(self, expr: ir.Call) -> str:
-        first, second = expr.args
+        first, *rest = expr.args
         if expr.name == "contains" and is_string_list(first):
             return self.membership(expr, negated=False)
-        helper = self.out.helper(language.COMPILED_FUNCTIONS[expr.name][1])
-        if (
-            expr.name != "contains"
-            and isinstance(second, ir.Const)
-            and isinstance(second.value, str)
-        ):
-            subject = self.atom(first)
-            method = "startswith" if expr.name == "starts_with" else "endswith"
-            return (
-                f"({subject}.{method}({second.value!r}) if {subject}.__class__ is str "
-                f"else {helper}({subject}, {second.value!r}))"
-            )
-        return f"{helper}({self.operand(first)}, {self.operand(second)})"
+        helper = self.out.helper(language.COMPILED_FUNCTIONS[expr.name].helper)
+        if expr.name in _AFFIX_METHODS and isinstance(rest[0], ir.Const):
+            affix = rest[0].value
+            if isinstance(affix, str):
+                subject = self.atom(first)
+                return (
+                    f"({subject}.{_AFFIX_METHODS[expr.name]}({affix!r}) "
+                    f"if {subject}.__class__ is str else {helper}({subject}, {affix!r}))"
+                )
+        return f"{helper}({', '.join(self.operand(arg) for arg in expr.args)})"
 
     def membership(self, expr: ir.Call, negated: bool) -> str:
         """`contains(['a', 'b'], x)` as `x in <constant tuple>` (or `not in`)."""
@@ -383,9 +465,32 @@ class ExpressionWriter:
         return f"({self.value(subject)} {'not in' if negated else 'in'} {names})"
 
 
+@dataclass(frozen=True)
+class _Readable(ir.Expr):
+    """What `keys_of` names: the target if it is an object, else an empty object."""
+
+    target: ir.Expr
+
+
+#: The classes of the values whose JMESPath type() is each name (as jp_type decides).
+_TYPE_CLASSES = {
+    "string": ("str",),
+    "number": ("int", "float"),
+    "boolean": ("bool",),
+    "array": ("list",),
+    "object": ("dict",),
+}
+_TYPE_NAMES = (*_TYPE_CLASSES, "null")
+
+#: The str method that computes `starts_with` / `ends_with` for a text subject.
+_AFFIX_METHODS = {"starts_with": "startswith", "ends_with": "endswith"}
+
+
 def _hint(expr: ir.Expr) -> str:
     """What a temporary holding the expression is named after."""
     match expr:
+        case _Readable(target):
+            return f"{_hint(target)} keys"
         case ir.GetKey(_, key):
             return key
         case ir.DefineRef(name):

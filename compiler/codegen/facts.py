@@ -3,6 +3,7 @@ functions of an expression (and the mapping's defines), no code written."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 from .. import ir, language
@@ -42,6 +43,33 @@ def evaluated(expr: ir.Expr, defines: Defines) -> Iterator[ir.Expr]:
     for child in below:
         yield from evaluated(child, defines)
     yield expr
+
+
+def repeated_reads(exprs: list[ir.Expr], defines: Defines) -> frozenset[ir.Expr]:
+    """The reads of the event (`a.b`, `a[0]`) that computing these expressions makes
+    more than once."""
+    counts = Counter(
+        node
+        for expr in exprs
+        for node in evaluated(expr, defines)
+        if isinstance(node, (ir.GetKey, ir.GetIndex)) and ir.is_plain_read(node, defines)
+    )
+    return frozenset(node for node, count in counts.items() if count > 1)
+
+
+def objects_read(exprs: list[ir.Expr], defines: Defines) -> frozenset[ir.Expr]:
+    """The objects read from the event (`a`, `a.b`) whose keys computing these
+    expressions reads two or more of."""
+    reads = {
+        node
+        for expr in exprs
+        for node in evaluated(expr, defines)
+        if isinstance(node, ir.GetKey)
+        and node.target != ir.Event()
+        and ir.is_plain_read(node.target, defines)
+    }
+    counts = Counter(node.target for node in reads)
+    return frozenset(target for target, count in counts.items() if count > 1)
 
 
 def primary_decided(primary: ir.Expr, replace_empty: bool) -> bool | None:
@@ -147,15 +175,24 @@ def always_missing(expr: ir.Expr, defines: Defines) -> bool:
     return isinstance(expr, ir.Const) and expr.value is None
 
 
-def is_truth_value(expr: ir.Expr) -> bool:
-    """True when the expression is always True, False or None (an ordering of values
-    of other types): Python's truthiness of it is JMESPath's."""
+def call_result(expr: ir.Call) -> str:
+    """The JMESPath type of every value a compiled function call gives."""
+    return language.COMPILED_FUNCTIONS[expr.name].result
+
+
+def truth_as_python(expr: ir.Expr) -> bool:
+    """True when Python's truthiness of the value is JMESPath's: the value is never a
+    number (0 is true in JMESPath); null, false, "", [] and {} are false in both."""
     match expr:
-        case ir.Compare() | ir.Not() | ir.Call():
+        case ir.Const(value):
+            return isinstance(value, bool) or not isinstance(value, (int, float))
+        case ir.Compare() | ir.Not() | ir.Call() | ir.Template():
+            return True  # booleans or null, type names, objects, text
+        case ir.Merge() | ir.ObjectLit() | ir.ListLit():
             return True
         case ir.And(left, right) | ir.Or(left, right):
-            return is_truth_value(left) and is_truth_value(right)
-    return False
+            return truth_as_python(left) and truth_as_python(right)
+    return is_text_valued(expr)
 
 
 def is_text_valued(expr: ir.Expr) -> bool:
@@ -169,6 +206,8 @@ def is_text_valued(expr: ir.Expr) -> bool:
             return to in language.TEXT_CONVERSIONS
         case ir.Filter(name):
             return language.FILTERS[name].text_result
+        case ir.Call():
+            return call_result(expr) == "string"
     return False
 
 
@@ -220,8 +259,12 @@ def null_free(expr: ir.Expr, defines: Defines) -> bool:
             return null_free(defines[name].value, defines)
         case ir.Const(value):
             return value is None or value_problem("", value) is None
-        case ir.Template() | ir.Convert() | ir.Compare() | ir.Not() | ir.Call():
+        case ir.Template() | ir.Convert() | ir.Compare() | ir.Not():
             return True  # text, numbers, booleans
+        case ir.Call():  # a boolean or a type name; a merged object holds what it was given
+            return call_result(expr) != "object" or all(
+                null_free(arg, defines) for arg in expr.args
+            )
         case ir.Filter(name):
             return name != "first" and name != "last"  # the others give text or a length
         case ir.ObjectLit(items):  # missing values are left out

@@ -15,7 +15,15 @@ from .. import ir, language
 from ..runtime.contract import accepts
 from .emitter import Emitter
 from .expressions import ExpressionWriter
-from .facts import Defines, always_accepted, proven_clean, text_or_missing
+from .facts import (
+    Defines,
+    always_accepted,
+    is_text_valued,
+    objects_read,
+    proven_clean,
+    repeated_reads,
+    text_or_missing,
+)
 from .plan import Plan
 
 # The tests a value fails the contract by, as (fails, holds) source templates. After
@@ -26,18 +34,19 @@ _EMPTY_TEXT = ("{} == ''", "{} != ''")
 _EMPTY_AFTER_TYPE = {str: [_EMPTY_TEXT], list: [("not {}", "{}")]}
 
 
-def contract_test(key: str, name: str, required: bool, holds: bool) -> str:
+def contract_test(key: str, name: str, required: bool, holds: bool, text: bool = False) -> str:
     """Python test that the value in `name` can (`holds`) or cannot go under `key`,
-    as `runtime.contract.accepts` decides."""
+    as `runtime.contract.accepts` decides; with `text`, for a value that is a str or
+    None (its type test is then `is None`, cheaper than a class test)."""
     expected = language.KEY_TYPES.get(key)
     if expected is None:
         tests = [_NULL, *([_EMPTY_TEXT] if required else [])]
     else:
         type_name = expected.__name__
-        tests = [
-            (f"{{}}.__class__ is not {type_name}", f"{{}}.__class__ is {type_name}"),
-            *_EMPTY_AFTER_TYPE.get(expected, []),
-        ]
+        type_test = (f"{{}}.__class__ is not {type_name}", f"{{}}.__class__ is {type_name}")
+        if text and expected is str:  # a str or None: None is the only other type
+            type_test = _NULL
+        tests = [type_test, *_EMPTY_AFTER_TYPE.get(expected, [])]
     if holds:
         return " and ".join(test.format(name) for _, test in tests)
     return " or ".join(test.format(name) for test, _ in tests)
@@ -57,10 +66,10 @@ class RuleWriter:
         out = self.out
         with out.block("if event.__class__ is not dict:"):
             out.emit(
-                "raise RejectEvent('the event is not a JSON object (got ' + _jp_type(event) + ')')"
+                "raise RejectEvent('the event is not a JSON object (got ' + jp_type(event) + ')')"
             )
         out.helper("RejectEvent")
-        out.helper("_jp_type")
+        out.helper("jp_type")
         if not self.plan.one_rule_per_event:
             out.emit("out = []")
         self.shared_values()
@@ -105,6 +114,18 @@ class RuleWriter:
             self.rule_body(rule)
 
     def rule_body(self, rule: ir.Rule) -> None:
+        """Required keys, the reasons a call is not sent, then the call body; a read the
+        body makes more than once is named, so it is made once, and an object it reads
+        several keys of is tested for being one once."""
+        values = [f.value for f in rule.fields]
+        self.values.reused = repeated_reads(values, self.defines)
+        self.values.objects = objects_read(values, self.defines)
+        try:
+            self.body(rule)
+        finally:
+            self.values.reused = self.values.objects = frozenset()
+
+    def body(self, rule: ir.Rule) -> None:
         """Required keys, the reasons a call is not sent, then the call body."""
         required = [f for f in rule.fields if f.key in rule.required]
         names = {f.key: self.values.atom(f.value, name=f"x_{f.key}") for f in required}
@@ -130,7 +151,8 @@ class RuleWriter:
         """The test that a required key's value is missing (or of the wrong type)."""
         if text_or_missing(field.value, self.defines) and language.KEY_TYPES.get(field.key) is str:
             return f"{name} is None"
-        return contract_test(field.key, name, required=True, holds=False)
+        text = is_text_valued(ir.resolved(field.value, self.defines))
+        return contract_test(field.key, name, required=True, holds=False, text=text)
 
     def record_reasons(self, rule: ir.Rule, names: dict[str, str]) -> None:
         keys = self.out.constant(repr(tuple(names)), prefix="_KEYS_")
@@ -204,8 +226,11 @@ class RuleWriter:
             self.values.build_object(name, literal.items)
             test = name
         else:
-            name = self.values.atom(value)
-            test = contract_test(key, name, required=False, holds=True)
+            # Named after its key, as a required key is: rules that send the same key
+            # share the local.
+            name = self.values.atom(value, name=f"x_{key}")
+            text = is_text_valued(ir.resolved(value, self.defines))
+            test = contract_test(key, name, required=False, holds=True, text=text)
         with self.out.block(f"if {test}:"):
             self.out.emit(f"body[{key!r}] = {name}")
 

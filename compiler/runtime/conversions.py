@@ -52,10 +52,15 @@ def to_number(v):
     if c is float:
         return v if v - v == 0.0 else None
     if c is str:
-        m = _NUM_RE.fullmatch(v)
-        if m is None:
-            return None
-        if not m.group(1):
+        # Plain ASCII digits without a leading zero, the common text, need no pattern.
+        if v.isascii() and v.isdigit() and (v[0] != "0" or len(v) == 1):
+            integer = True
+        else:
+            m = _NUM_RE.fullmatch(v)
+            if m is None:
+                return None
+            integer = not m.group(1)
+        if integer:
             try:
                 return int(v)
             except ValueError:  # too many digits

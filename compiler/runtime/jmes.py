@@ -1,6 +1,6 @@
 """JMESPath semantics for generated code: types, truthiness, comparisons, the
-compiled functions (`contains`, `starts_with`, `ends_with`), indexes, and the
-library fallback for everything else.
+compiled functions (`contains`, `starts_with`, `ends_with`, `type`, `merge`),
+indexes, and the library fallback for everything else.
 
 `RejectEvent` is the one exception generated modules raise: the event's data
 cannot be processed (the mapping language says a JMESPath type error rejects
@@ -16,8 +16,9 @@ class RejectEvent(Exception):
     """The event's data cannot be processed; `str(exc)` says why, for a person."""
 
 
-def _jp_type(v):
-    """The JMESPath type name of a JSON value."""
+def jp_type(v):
+    """JMESPath `type(v)`: 'string', 'number' (int, float), 'boolean' (bool is no number),
+    'array', 'object' or 'null' for a JSON value; another class by its Python name."""
     c = v.__class__
     if c is str:
         return "string"
@@ -114,7 +115,7 @@ def jp_contains(subject, search):
     if c is str:
         return search in subject if search.__class__ is str else False
     raise RejectEvent(
-        "contains() expects an array or a string as its first argument, got " + _jp_type(subject)
+        "contains() expects an array or a string as its first argument, got " + jp_type(subject)
     )
 
 
@@ -123,7 +124,7 @@ def jp_starts_with(subject, prefix):
     if subject.__class__ is str and prefix.__class__ is str:
         return subject.startswith(prefix)
     bad = prefix if subject.__class__ is str else subject
-    raise RejectEvent("starts_with() expects strings, got " + _jp_type(bad))
+    raise RejectEvent("starts_with() expects strings, got " + jp_type(bad))
 
 
 def jp_ends_with(subject, suffix):
@@ -131,7 +132,36 @@ def jp_ends_with(subject, suffix):
     if subject.__class__ is str and suffix.__class__ is str:
         return subject.endswith(suffix)
     bad = suffix if subject.__class__ is str else subject
-    raise RejectEvent("ends_with() expects strings, got " + _jp_type(bad))
+    raise RejectEvent("ends_with() expects strings, got " + jp_type(bad))
+
+
+def jp_merge(first, *rest):
+    """JMESPath `merge(a, b, ...)` as the jmespath library computes it: a new object,
+    later keys win. The first argument must be an object; the others are laid over it
+    as `dict.update` does (a list of pairs merges; [] and "" add nothing). What the
+    library refuses rejects the event with the reason `jp_search` gave."""
+    if first.__class__ is not dict:
+        raise _library_type_error("merge", first, ["object"])
+    merged = first.copy()
+    for v in rest:
+        if v.__class__ is dict:
+            merged.update(v)
+            continue
+        try:  # jmespath checks the type of the first argument only
+            merged.update(v)
+        except (TypeError, ValueError) as exc:
+            raise RejectEvent(f"JMESPath error: {exc}") from None
+    return merged
+
+
+def _library_type_error(function, value, expected):
+    """What `jp_search` says when jmespath refuses an argument's type (the text of its
+    JMESPathTypeError): a compiled function that always left the refusal to the library
+    keeps its reason."""
+    return RejectEvent(
+        f"JMESPath error: In function {function}(), invalid type for value: {value!s}, "
+        f'expected one of: {expected}, received: "{jp_type(value)}"'
+    )
 
 
 def jp_index(v, i):

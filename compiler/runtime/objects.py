@@ -48,6 +48,16 @@ def merge(*parts):
     return out
 
 
+def merge_from(part):
+    """A new object holding the object `part` without its null values ({} for anything
+    else): what `merge_into({}, part)` leaves, in one copy."""
+    if part.__class__ is not dict:
+        return {}
+    if None in part.values():
+        return {key: value for key, value in part.items() if value is not None}
+    return part.copy()
+
+
 def merge_into(out, part):
     """Lay the object `part` over `out`, leaving out its null (missing) values."""
     if part.__class__ is dict:

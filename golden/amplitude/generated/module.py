@@ -32,7 +32,7 @@ _KEYS_3 = ("groupId", "timestamp")
 
 
 # Names: e_<field> is a field of the event, v_<name> a define of the mapping,
-# x_<key> a required key of a call; <what>_<n> a value computed on the way.
+# x_<key> a key of a call; <what>_<n> a value computed on the way.
 def transform(event, reasons=None, nulls=True):
     """Return the Accoil call bodies for one event, in rule order.
 
@@ -43,7 +43,7 @@ def transform(event, reasons=None, nulls=True):
     them in the JSON it writes (the token `null`) and calls again with `nulls`.
     """
     if event.__class__ is not dict:
-        raise RejectEvent("the event is not a JSON object (got " + _jp_type(event) + ")")
+        raise RejectEvent("the event is not a JSON object (got " + jp_type(event) + ")")
     # Values used by several rules: reads now, the rest on first use (...).
     e_event_type = event.get("event_type")
 
@@ -74,12 +74,11 @@ def transform(event, reasons=None, nulls=True):
         if trial_end_1 is not None:
             v_additional_properties["trial_end"] = trial_end_1
         e_user_properties = event.get("user_properties")
-        plan_type_2 = (
-            e_user_properties.get("plan_type") if e_user_properties.__class__ is dict else None
-        )
+        user_properties_keys = e_user_properties if e_user_properties.__class__ is dict else {}
+        plan_type_2 = user_properties_keys.get("plan_type")
         if plan_type_2 is not None:
             v_additional_properties["plan_type"] = plan_type_2
-        status_3 = e_user_properties.get("status") if e_user_properties.__class__ is dict else None
+        status_3 = user_properties_keys.get("status")
         if status_3 is not None:
             v_additional_properties["status"] = status_3
         if v_additional_properties:
@@ -101,17 +100,10 @@ def transform(event, reasons=None, nulls=True):
     # when: "event_type == '[Amplitude] Page Viewed'"
     if e_event_type == "[Amplitude] Page Viewed":
         e_event_properties = event.get("event_properties")
-        amplitude_page_title_4 = (
-            e_event_properties.get("[Amplitude] Page Title")
-            if e_event_properties.__class__ is dict
-            else None
-        )
+        event_properties_keys = e_event_properties if e_event_properties.__class__ is dict else {}
+        amplitude_page_title_4 = event_properties_keys.get("[Amplitude] Page Title")
         amplitude_page_title_5 = (
-            (
-                e_event_properties.get("[Amplitude] Page Path")
-                if e_event_properties.__class__ is dict
-                else None
-            )
+            event_properties_keys.get("[Amplitude] Page Path")
             if amplitude_page_title_4 is None or amplitude_page_title_4 == ""
             else amplitude_page_title_4
         )
@@ -133,18 +125,15 @@ def transform(event, reasons=None, nulls=True):
             return []
         body = {"type": "track", "event": x_event, "userId": v_user, "timestamp": v_timestamp}
         v_additional_properties = {}
-        trial_end_7 = (
-            e_event_properties.get("trial_end") if e_event_properties.__class__ is dict else None
-        )
+        trial_end_7 = event_properties_keys.get("trial_end")
         if trial_end_7 is not None:
             v_additional_properties["trial_end"] = trial_end_7
         e_user_properties = event.get("user_properties")
-        plan_type_8 = (
-            e_user_properties.get("plan_type") if e_user_properties.__class__ is dict else None
-        )
+        user_properties_keys = e_user_properties if e_user_properties.__class__ is dict else {}
+        plan_type_8 = user_properties_keys.get("plan_type")
         if plan_type_8 is not None:
             v_additional_properties["plan_type"] = plan_type_8
-        status_9 = e_user_properties.get("status") if e_user_properties.__class__ is dict else None
+        status_9 = user_properties_keys.get("status")
         if status_9 is not None:
             v_additional_properties["status"] = status_9
         if v_additional_properties:
@@ -172,9 +161,9 @@ def transform(event, reasons=None, nulls=True):
                 reasons.append(("identify", missing_keys(_KEYS_2, (v_user, v_timestamp))))
             return []
         body = {"type": "identify", "userId": v_user, "timestamp": v_timestamp}
-        e_user_properties = event.get("user_properties")
-        if e_user_properties.__class__ is dict:
-            body["traits"] = e_user_properties
+        x_traits = event.get("user_properties")
+        if x_traits.__class__ is dict:
+            body["traits"] = x_traits
         problem = body_problem(body, _CHECK_2, nulls)
         if problem is not None:
             if reasons is not None:
@@ -186,9 +175,9 @@ def transform(event, reasons=None, nulls=True):
     # "Amplitude group identify calls set the primary group's traits."
     # when: "event_type == '$groupidentify'"
     if e_event_type == "$groupidentify":
-        primary_group_10 = jp_index(
-            first_group(event.get("groups"), event.get("group_properties"), "group_type"), 0
-        )
+        e_groups = event.get("groups")
+        e_group_properties = event.get("group_properties")
+        primary_group_10 = jp_index(first_group(e_groups, e_group_properties, "group_type"), 0)
         x_groupId = primary_group_10.get("groupId") if primary_group_10.__class__ is dict else None
         v_timestamp = to_timestamp(event.get("event_time"))
         if x_groupId.__class__ is not str or x_groupId == "" or v_timestamp is None:
@@ -200,9 +189,9 @@ def transform(event, reasons=None, nulls=True):
         if v_user.__class__ is str and v_user != "":
             body["userId"] = v_user
         body["timestamp"] = v_timestamp
-        traits_11 = primary_group_10.get("traits") if primary_group_10.__class__ is dict else None
-        if traits_11.__class__ is dict:
-            body["traits"] = traits_11
+        x_traits = primary_group_10.get("traits") if primary_group_10.__class__ is dict else None
+        if x_traits.__class__ is dict:
+            body["traits"] = x_traits
         problem = body_problem(body, _CHECK_2, nulls)
         if problem is not None:
             if reasons is not None:
@@ -333,8 +322,9 @@ class RejectEvent(Exception):
     """The event's data cannot be processed; `str(exc)` says why, for a person."""
 
 
-def _jp_type(v):
-    """The JMESPath type name of a JSON value."""
+def jp_type(v):
+    """JMESPath `type(v)`: 'string', 'number' (int, float), 'boolean' (bool is no number),
+    'array', 'object' or 'null' for a JSON value; another class by its Python name."""
     c = v.__class__
     if c is str:
         return "string"

@@ -30,7 +30,7 @@ _KEYS_4 = ("groupId", "timestamp")
 
 
 # Names: e_<field> is a field of the event, v_<name> a define of the mapping,
-# x_<key> a required key of a call; <what>_<n> a value computed on the way.
+# x_<key> a key of a call; <what>_<n> a value computed on the way.
 def transform(event, reasons=None, nulls=True):
     """Return the Accoil call bodies for one event, in rule order.
 
@@ -41,7 +41,7 @@ def transform(event, reasons=None, nulls=True):
     them in the JSON it writes (the token `null`) and calls again with `nulls`.
     """
     if event.__class__ is not dict:
-        raise RejectEvent("the event is not a JSON object (got " + _jp_type(event) + ")")
+        raise RejectEvent("the event is not a JSON object (got " + jp_type(event) + ")")
     # Values used by several rules: reads now, the rest on first use (...).
     e_event = event.get("event")
 
@@ -49,14 +49,18 @@ def transform(event, reasons=None, nulls=True):
     # 'Every event whose name does not start with "$" is a track call ("Track Calls").'
     # when: "!starts_with(event, '$')"
     if not (e_event.startswith("$") if e_event.__class__ is str else jp_starts_with(e_event, "$")):
-        x_event = to_text(e_event)
+        x_event = e_event
+        if x_event.__class__ is not str:
+            x_event = to_text(x_event)
         e_distinct_id = event.get("distinct_id")
-        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
+        v_user = None if not truthy(e_distinct_id) else e_distinct_id
+        if v_user.__class__ is not str:
+            v_user = to_text(v_user)
         v_timestamp = to_timestamp(event.get("timestamp"))
         if (
-            x_event.__class__ is not str
+            x_event is None
             or x_event == ""
-            or v_user.__class__ is not str
+            or v_user is None
             or v_user == ""
             or v_timestamp is None
         ):
@@ -73,9 +77,11 @@ def transform(event, reasons=None, nulls=True):
     # when: "event == '$identify' || event == '$set'"
     if e_event == "$identify" or e_event == "$set":
         e_distinct_id = event.get("distinct_id")
-        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
+        v_user = None if not truthy(e_distinct_id) else e_distinct_id
+        if v_user.__class__ is not str:
+            v_user = to_text(v_user)
         v_timestamp = to_timestamp(event.get("timestamp"))
-        if v_user.__class__ is not str or v_user == "" or v_timestamp is None:
+        if v_user is None or v_user == "" or v_timestamp is None:
             if reasons is not None:
                 reasons.append(("identify", missing_keys(_KEYS_2, (v_user, v_timestamp))))
             return []
@@ -83,29 +89,38 @@ def transform(event, reasons=None, nulls=True):
         object_2 = {}
         omit_into(merged_1, object_2, ("ip", "current_url"), True)
         e_person = event.get("person")
-        properties_3 = e_person.get("properties") if e_person.__class__ is dict else None
-        email_4 = properties_3.get("email") if properties_3.__class__ is dict else None
-        test_5 = to_text(None if not truthy(email_4) else email_4)
-        if test_5 is not None:
-            merged_1["email"] = test_5
-        name_6 = properties_3.get("name") if properties_3.__class__ is dict else None
-        test_7 = to_text(None if not truthy(name_6) else name_6)
-        if test_7 is not None:
-            merged_1["name"] = test_7
-        role_8 = properties_3.get("role") if properties_3.__class__ is dict else None
-        test_9 = to_text(None if not truthy(role_8) else role_8)
-        if test_9 is not None:
-            merged_1["role"] = test_9
-        account_status_10 = (
-            properties_3.get("account_status") if properties_3.__class__ is dict else None
-        )
-        test_11 = to_text(None if not truthy(account_status_10) else account_status_10)
-        if test_11 is not None:
-            merged_1["accountStatus"] = test_11
-        created_at_12 = properties_3.get("created_at") if properties_3.__class__ is dict else None
-        test_13 = to_text(None if not truthy(created_at_12) else created_at_12)
-        if test_13 is not None:
-            merged_1["createdAt"] = test_13
+        properties_4 = e_person.get("properties") if e_person.__class__ is dict else None
+        properties_keys = properties_4 if properties_4.__class__ is dict else {}
+        email_5 = properties_keys.get("email")
+        test_3 = None if not truthy(email_5) else email_5
+        if test_3.__class__ is not str:
+            test_3 = to_text(test_3)
+        if test_3 is not None:
+            merged_1["email"] = test_3
+        name_7 = properties_keys.get("name")
+        test_6 = None if not truthy(name_7) else name_7
+        if test_6.__class__ is not str:
+            test_6 = to_text(test_6)
+        if test_6 is not None:
+            merged_1["name"] = test_6
+        role_9 = properties_keys.get("role")
+        test_8 = None if not truthy(role_9) else role_9
+        if test_8.__class__ is not str:
+            test_8 = to_text(test_8)
+        if test_8 is not None:
+            merged_1["role"] = test_8
+        account_status_11 = properties_keys.get("account_status")
+        test_10 = None if not truthy(account_status_11) else account_status_11
+        if test_10.__class__ is not str:
+            test_10 = to_text(test_10)
+        if test_10 is not None:
+            merged_1["accountStatus"] = test_10
+        created_at_13 = properties_keys.get("created_at")
+        test_12 = None if not truthy(created_at_13) else created_at_13
+        if test_12.__class__ is not str:
+            test_12 = to_text(test_12)
+        if test_12 is not None:
+            merged_1["createdAt"] = test_12
         body = {"type": "identify", "userId": v_user, "timestamp": v_timestamp, "traits": merged_1}
         return [body]
 
@@ -114,21 +129,22 @@ def transform(event, reasons=None, nulls=True):
     # when: "event == '$pageview'"
     if e_event == "$pageview":
         e_properties = event.get("properties")
-        title_14 = e_properties.get("title") if e_properties.__class__ is dict else None
-        x_name = to_text(
-            (e_properties.get("$pathname") if e_properties.__class__ is dict else None)
-            if title_14 is None
-            else title_14
-        )
+        properties_keys = e_properties if e_properties.__class__ is dict else {}
+        title_14 = properties_keys.get("title")
+        x_name = properties_keys.get("$pathname") if title_14 is None else title_14
+        if x_name.__class__ is not str:
+            x_name = to_text(x_name)
         v_timestamp = to_timestamp(event.get("timestamp"))
-        if x_name.__class__ is not str or x_name == "" or v_timestamp is None:
+        if x_name is None or x_name == "" or v_timestamp is None:
             if reasons is not None:
                 reasons.append(("pageview", missing_keys(_KEYS_3, (x_name, v_timestamp))))
             return []
         body = {"type": "page"}
         e_distinct_id = event.get("distinct_id")
-        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
-        if v_user.__class__ is str and v_user != "":
+        v_user = None if not truthy(e_distinct_id) else e_distinct_id
+        if v_user.__class__ is not str:
+            v_user = to_text(v_user)
+        if v_user is not None and v_user != "":
             body["userId"] = v_user
         body["name"] = x_name
         body["timestamp"] = v_timestamp
@@ -139,18 +155,20 @@ def transform(event, reasons=None, nulls=True):
     # when: "event == '$screen'"
     if e_event == "$screen":
         e_properties = event.get("properties")
-        x_name = to_text(
-            e_properties.get("$screen_name") if e_properties.__class__ is dict else None
-        )
+        x_name = e_properties.get("$screen_name") if e_properties.__class__ is dict else None
+        if x_name.__class__ is not str:
+            x_name = to_text(x_name)
         v_timestamp = to_timestamp(event.get("timestamp"))
-        if x_name.__class__ is not str or x_name == "" or v_timestamp is None:
+        if x_name is None or x_name == "" or v_timestamp is None:
             if reasons is not None:
                 reasons.append(("screen", missing_keys(_KEYS_3, (x_name, v_timestamp))))
             return []
         body = {"type": "screen"}
         e_distinct_id = event.get("distinct_id")
-        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
-        if v_user.__class__ is str and v_user != "":
+        v_user = None if not truthy(e_distinct_id) else e_distinct_id
+        if v_user.__class__ is not str:
+            v_user = to_text(v_user)
+        if v_user is not None and v_user != "":
             body["userId"] = v_user
         body["name"] = x_name
         body["timestamp"] = v_timestamp
@@ -161,51 +179,63 @@ def transform(event, reasons=None, nulls=True):
     # when: "event == '$groupidentify'"
     if e_event == "$groupidentify":
         e_properties = event.get("properties")
-        x_groupId = to_text(
-            e_properties.get("$group_key") if e_properties.__class__ is dict else None
-        )
+        properties_keys = e_properties if e_properties.__class__ is dict else {}
+        x_groupId = properties_keys.get("$group_key")
+        if x_groupId.__class__ is not str:
+            x_groupId = to_text(x_groupId)
         v_timestamp = to_timestamp(event.get("timestamp"))
-        if x_groupId.__class__ is not str or x_groupId == "" or v_timestamp is None:
+        if x_groupId is None or x_groupId == "" or v_timestamp is None:
             if reasons is not None:
                 reasons.append(("group", missing_keys(_KEYS_4, (x_groupId, v_timestamp))))
             return []
         body = {"type": "group", "groupId": x_groupId}
         e_distinct_id = event.get("distinct_id")
-        v_user = to_text(None if not truthy(e_distinct_id) else e_distinct_id)
-        if v_user.__class__ is str and v_user != "":
+        v_user = None if not truthy(e_distinct_id) else e_distinct_id
+        if v_user.__class__ is not str:
+            v_user = to_text(v_user)
+        if v_user is not None and v_user != "":
             body["userId"] = v_user
-        anon_distinct_id_15 = (
-            e_properties.get("$anon_distinct_id") if e_properties.__class__ is dict else None
-        )
-        test_16 = to_text(None if not truthy(anon_distinct_id_15) else anon_distinct_id_15)
-        if test_16.__class__ is str and test_16 != "":
-            body["anonymousId"] = test_16
+        anon_distinct_id_15 = properties_keys.get("$anon_distinct_id")
+        x_anonymousId = None if not truthy(anon_distinct_id_15) else anon_distinct_id_15
+        if x_anonymousId.__class__ is not str:
+            x_anonymousId = to_text(x_anonymousId)
+        if x_anonymousId is not None and x_anonymousId != "":
+            body["anonymousId"] = x_anonymousId
         body["timestamp"] = v_timestamp
-        merged_17 = {}
-        object_18 = {}
-        omit_into(merged_17, object_18, ("ip", "current_url"), True)
-        group_set_19 = e_properties.get("$group_set") if e_properties.__class__ is dict else None
-        name_20 = group_set_19.get("name") if group_set_19.__class__ is dict else None
-        test_21 = to_text(None if not truthy(name_20) else name_20)
+        merged_16 = {}
+        object_17 = {}
+        omit_into(merged_16, object_17, ("ip", "current_url"), True)
+        group_set_19 = properties_keys.get("$group_set")
+        group_set_keys = group_set_19 if group_set_19.__class__ is dict else {}
+        name_20 = group_set_keys.get("name")
+        test_18 = None if not truthy(name_20) else name_20
+        if test_18.__class__ is not str:
+            test_18 = to_text(test_18)
+        if test_18 is not None:
+            merged_16["name"] = test_18
+        created_at_22 = group_set_keys.get("created_at")
+        test_21 = None if not truthy(created_at_22) else created_at_22
+        if test_21.__class__ is not str:
+            test_21 = to_text(test_21)
         if test_21 is not None:
-            merged_17["name"] = test_21
-        created_at_22 = group_set_19.get("created_at") if group_set_19.__class__ is dict else None
-        test_23 = to_text(None if not truthy(created_at_22) else created_at_22)
+            merged_16["createdAt"] = test_21
+        status_24 = group_set_keys.get("status")
+        test_23 = None if not truthy(status_24) else status_24
+        if test_23.__class__ is not str:
+            test_23 = to_text(test_23)
         if test_23 is not None:
-            merged_17["createdAt"] = test_23
-        status_24 = group_set_19.get("status") if group_set_19.__class__ is dict else None
-        test_25 = to_text(None if not truthy(status_24) else status_24)
+            merged_16["status"] = test_23
+        plan_26 = group_set_keys.get("plan")
+        test_25 = None if not truthy(plan_26) else plan_26
+        if test_25.__class__ is not str:
+            test_25 = to_text(test_25)
         if test_25 is not None:
-            merged_17["status"] = test_25
-        plan_26 = group_set_19.get("plan") if group_set_19.__class__ is dict else None
-        test_27 = to_text(None if not truthy(plan_26) else plan_26)
-        if test_27 is not None:
-            merged_17["plan"] = test_27
-        mrr_28 = group_set_19.get("mrr") if group_set_19.__class__ is dict else None
-        test_29 = to_number(None if not truthy(mrr_28) else mrr_28)
-        if test_29 is not None:
-            merged_17["mrr"] = test_29
-        body["traits"] = merged_17
+            merged_16["plan"] = test_25
+        mrr_27 = group_set_keys.get("mrr")
+        test_28 = to_number(None if not truthy(mrr_27) else mrr_27)
+        if test_28 is not None:
+            merged_16["mrr"] = test_28
+        body["traits"] = merged_16
         return [body]
     return []
 
@@ -340,8 +370,9 @@ class RejectEvent(Exception):
     """The event's data cannot be processed; `str(exc)` says why, for a person."""
 
 
-def _jp_type(v):
-    """The JMESPath type name of a JSON value."""
+def jp_type(v):
+    """JMESPath `type(v)`: 'string', 'number' (int, float), 'boolean' (bool is no number),
+    'array', 'object' or 'null' for a JSON value; another class by its Python name."""
     c = v.__class__
     if c is str:
         return "string"
@@ -375,7 +406,7 @@ def jp_starts_with(subject, prefix):
     if subject.__class__ is str and prefix.__class__ is str:
         return subject.startswith(prefix)
     bad = prefix if subject.__class__ is str else subject
-    raise RejectEvent("starts_with() expects strings, got " + _jp_type(bad))
+    raise RejectEvent("starts_with() expects strings, got " + jp_type(bad))
 
 
 _JSON_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
@@ -417,10 +448,15 @@ def to_number(v):
     if c is float:
         return v if v - v == 0.0 else None
     if c is str:
-        m = _NUM_RE.fullmatch(v)
-        if m is None:
-            return None
-        if not m.group(1):
+        # Plain ASCII digits without a leading zero, the common text, need no pattern.
+        if v.isascii() and v.isdigit() and (v[0] != "0" or len(v) == 1):
+            integer = True
+        else:
+            m = _NUM_RE.fullmatch(v)
+            if m is None:
+                return None
+            integer = not m.group(1)
+        if integer:
             try:
                 return int(v)
             except ValueError:  # too many digits

@@ -29,7 +29,7 @@ _KEYS_4 = ("userId", "name", "timestamp")
 
 
 # Names: e_<field> is a field of the event, v_<name> a define of the mapping,
-# x_<key> a required key of a call; <what>_<n> a value computed on the way.
+# x_<key> a key of a call; <what>_<n> a value computed on the way.
 def transform(event, reasons=None, nulls=True):
     """Return the Accoil call bodies for one event, in rule order.
 
@@ -40,7 +40,7 @@ def transform(event, reasons=None, nulls=True):
     them in the JSON it writes (the token `null`) and calls again with `nulls`.
     """
     if event.__class__ is not dict:
-        raise RejectEvent("the event is not a JSON object (got " + _jp_type(event) + ")")
+        raise RejectEvent("the event is not a JSON object (got " + jp_type(event) + ")")
     # Values used by several rules: reads now, the rest on first use (...).
     e_type = event.get("type")
 
@@ -53,18 +53,22 @@ def transform(event, reasons=None, nulls=True):
         user_id_1 = e_userId
         if user_id_1 is None:
             e_traits = event.get("traits")
-            user_id_1 = e_traits.get("userId") if e_traits.__class__ is dict else None
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_1 = traits_keys.get("userId")
         if user_id_1 is None:
             e_traits = event.get("traits")
-            user_id_1 = e_traits.get("id") if e_traits.__class__ is dict else None
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_1 = traits_keys.get("id")
         if user_id_1 is None:
             e_context = event.get("context")
             traits_2 = e_context.get("traits") if e_context.__class__ is dict else None
-            user_id_1 = traits_2.get("userId") if traits_2.__class__ is dict else None
+            traits_keys = traits_2 if traits_2.__class__ is dict else {}
+            user_id_1 = traits_keys.get("userId")
         if user_id_1 is None:
             e_context = event.get("context")
             traits_3 = e_context.get("traits") if e_context.__class__ is dict else None
-            user_id_1 = traits_3.get("id") if traits_3.__class__ is dict else None
+            traits_keys = traits_3 if traits_3.__class__ is dict else {}
+            user_id_1 = traits_keys.get("id")
         e_timestamp = event.get("timestamp")
         v_timestamp = event.get("originalTimestamp") if e_timestamp is None else e_timestamp
         if (
@@ -90,18 +94,22 @@ def transform(event, reasons=None, nulls=True):
         user_id_4 = e_userId
         if user_id_4 is None:
             e_traits = event.get("traits")
-            user_id_4 = e_traits.get("userId") if e_traits.__class__ is dict else None
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_4 = traits_keys.get("userId")
         if user_id_4 is None:
             e_traits = event.get("traits")
-            user_id_4 = e_traits.get("id") if e_traits.__class__ is dict else None
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_4 = traits_keys.get("id")
         if user_id_4 is None:
             e_context = event.get("context")
             traits_5 = e_context.get("traits") if e_context.__class__ is dict else None
-            user_id_4 = traits_5.get("userId") if traits_5.__class__ is dict else None
+            traits_keys = traits_5 if traits_5.__class__ is dict else {}
+            user_id_4 = traits_keys.get("userId")
         if user_id_4 is None:
             e_context = event.get("context")
             traits_6 = e_context.get("traits") if e_context.__class__ is dict else None
-            user_id_4 = traits_6.get("id") if traits_6.__class__ is dict else None
+            traits_keys = traits_6 if traits_6.__class__ is dict else {}
+            user_id_4 = traits_keys.get("id")
         e_timestamp = event.get("timestamp")
         v_timestamp = event.get("originalTimestamp") if e_timestamp is None else e_timestamp
         if (
@@ -115,12 +123,13 @@ def transform(event, reasons=None, nulls=True):
             return []
         body = {"type": "identify", "userId": user_id_4}
         e_traits = event.get("traits")
-        traits_7 = e_traits
-        if traits_7 is None:
+        traits_8 = e_traits
+        if traits_8 is None:
             e_context = event.get("context")
             traits_7 = e_context.get("traits") if e_context.__class__ is dict else None
-        if traits_7.__class__ is dict:
-            body["traits"] = traits_7
+            traits_8 = traits_7
+        if traits_8.__class__ is dict:
+            body["traits"] = traits_8
         body["timestamp"] = v_timestamp
         problem = body_problem(body, _CHECK_1, nulls)
         if problem is not None:
@@ -135,22 +144,26 @@ def transform(event, reasons=None, nulls=True):
     # when: "type == 'group'"
     if e_type == "group":
         e_userId = event.get("userId")
-        user_id_8 = e_userId
-        if user_id_8 is None:
+        user_id_9 = e_userId
+        if user_id_9 is None:
             e_traits = event.get("traits")
-            user_id_8 = e_traits.get("userId") if e_traits.__class__ is dict else None
-        if user_id_8 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_9 = traits_keys.get("userId")
+        if user_id_9 is None:
             e_traits = event.get("traits")
-            user_id_8 = e_traits.get("id") if e_traits.__class__ is dict else None
-        if user_id_8 is None:
-            e_context = event.get("context")
-            traits_9 = e_context.get("traits") if e_context.__class__ is dict else None
-            user_id_8 = traits_9.get("userId") if traits_9.__class__ is dict else None
-        if user_id_8 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_9 = traits_keys.get("id")
+        if user_id_9 is None:
             e_context = event.get("context")
             traits_10 = e_context.get("traits") if e_context.__class__ is dict else None
-            user_id_8 = traits_10.get("id") if traits_10.__class__ is dict else None
-        x_userId = event.get("anonymousId") if user_id_8 is None else user_id_8
+            traits_keys = traits_10 if traits_10.__class__ is dict else {}
+            user_id_9 = traits_keys.get("userId")
+        if user_id_9 is None:
+            e_context = event.get("context")
+            traits_11 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_keys = traits_11 if traits_11.__class__ is dict else {}
+            user_id_9 = traits_keys.get("id")
+        x_userId = event.get("anonymousId") if user_id_9 is None else user_id_9
         x_groupId = event.get("groupId")
         e_timestamp = event.get("timestamp")
         v_timestamp = event.get("originalTimestamp") if e_timestamp is None else e_timestamp
@@ -166,9 +179,9 @@ def transform(event, reasons=None, nulls=True):
                 reasons.append(("group", missing_keys(_KEYS_3, (x_userId, x_groupId, v_timestamp))))
             return []
         body = {"type": "group", "userId": x_userId, "groupId": x_groupId, "timestamp": v_timestamp}
-        e_traits = event.get("traits")
-        if e_traits.__class__ is dict:
-            body["traits"] = e_traits
+        x_traits = event.get("traits")
+        if x_traits.__class__ is dict:
+            body["traits"] = x_traits
         problem = body_problem(body, _CHECK_1, nulls)
         if problem is not None:
             if reasons is not None:
@@ -181,36 +194,40 @@ def transform(event, reasons=None, nulls=True):
     # when: "type == 'page'"
     if e_type == "page":
         e_userId = event.get("userId")
-        user_id_11 = e_userId
-        if user_id_11 is None:
+        user_id_12 = e_userId
+        if user_id_12 is None:
             e_traits = event.get("traits")
-            user_id_11 = e_traits.get("userId") if e_traits.__class__ is dict else None
-        if user_id_11 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_12 = traits_keys.get("userId")
+        if user_id_12 is None:
             e_traits = event.get("traits")
-            user_id_11 = e_traits.get("id") if e_traits.__class__ is dict else None
-        if user_id_11 is None:
-            e_context = event.get("context")
-            traits_12 = e_context.get("traits") if e_context.__class__ is dict else None
-            user_id_11 = traits_12.get("userId") if traits_12.__class__ is dict else None
-        if user_id_11 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_12 = traits_keys.get("id")
+        if user_id_12 is None:
             e_context = event.get("context")
             traits_13 = e_context.get("traits") if e_context.__class__ is dict else None
-            user_id_11 = traits_13.get("id") if traits_13.__class__ is dict else None
+            traits_keys = traits_13 if traits_13.__class__ is dict else {}
+            user_id_12 = traits_keys.get("userId")
+        if user_id_12 is None:
+            e_context = event.get("context")
+            traits_14 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_keys = traits_14 if traits_14.__class__ is dict else {}
+            user_id_12 = traits_keys.get("id")
         x_name = event.get("name")
         e_timestamp = event.get("timestamp")
         v_timestamp = event.get("originalTimestamp") if e_timestamp is None else e_timestamp
         if (
-            user_id_11.__class__ is not str
-            or user_id_11 == ""
+            user_id_12.__class__ is not str
+            or user_id_12 == ""
             or x_name.__class__ is not str
             or x_name == ""
             or v_timestamp.__class__ is not str
             or v_timestamp == ""
         ):
             if reasons is not None:
-                reasons.append(("page", missing_keys(_KEYS_4, (user_id_11, x_name, v_timestamp))))
+                reasons.append(("page", missing_keys(_KEYS_4, (user_id_12, x_name, v_timestamp))))
             return []
-        body = {"type": "page", "userId": user_id_11, "name": x_name, "timestamp": v_timestamp}
+        body = {"type": "page", "userId": user_id_12, "name": x_name, "timestamp": v_timestamp}
         return [body]
 
     # rule 'screen' (line 83): screen call
@@ -218,36 +235,40 @@ def transform(event, reasons=None, nulls=True):
     # when: "type == 'screen'"
     if e_type == "screen":
         e_userId = event.get("userId")
-        user_id_14 = e_userId
-        if user_id_14 is None:
+        user_id_15 = e_userId
+        if user_id_15 is None:
             e_traits = event.get("traits")
-            user_id_14 = e_traits.get("userId") if e_traits.__class__ is dict else None
-        if user_id_14 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_15 = traits_keys.get("userId")
+        if user_id_15 is None:
             e_traits = event.get("traits")
-            user_id_14 = e_traits.get("id") if e_traits.__class__ is dict else None
-        if user_id_14 is None:
-            e_context = event.get("context")
-            traits_15 = e_context.get("traits") if e_context.__class__ is dict else None
-            user_id_14 = traits_15.get("userId") if traits_15.__class__ is dict else None
-        if user_id_14 is None:
+            traits_keys = e_traits if e_traits.__class__ is dict else {}
+            user_id_15 = traits_keys.get("id")
+        if user_id_15 is None:
             e_context = event.get("context")
             traits_16 = e_context.get("traits") if e_context.__class__ is dict else None
-            user_id_14 = traits_16.get("id") if traits_16.__class__ is dict else None
+            traits_keys = traits_16 if traits_16.__class__ is dict else {}
+            user_id_15 = traits_keys.get("userId")
+        if user_id_15 is None:
+            e_context = event.get("context")
+            traits_17 = e_context.get("traits") if e_context.__class__ is dict else None
+            traits_keys = traits_17 if traits_17.__class__ is dict else {}
+            user_id_15 = traits_keys.get("id")
         x_name = event.get("name")
         e_timestamp = event.get("timestamp")
         v_timestamp = event.get("originalTimestamp") if e_timestamp is None else e_timestamp
         if (
-            user_id_14.__class__ is not str
-            or user_id_14 == ""
+            user_id_15.__class__ is not str
+            or user_id_15 == ""
             or x_name.__class__ is not str
             or x_name == ""
             or v_timestamp.__class__ is not str
             or v_timestamp == ""
         ):
             if reasons is not None:
-                reasons.append(("screen", missing_keys(_KEYS_4, (user_id_14, x_name, v_timestamp))))
+                reasons.append(("screen", missing_keys(_KEYS_4, (user_id_15, x_name, v_timestamp))))
             return []
-        body = {"type": "screen", "userId": user_id_14, "name": x_name, "timestamp": v_timestamp}
+        body = {"type": "screen", "userId": user_id_15, "name": x_name, "timestamp": v_timestamp}
         return [body]
     return []
 
@@ -371,8 +392,9 @@ class RejectEvent(Exception):
     """The event's data cannot be processed; `str(exc)` says why, for a person."""
 
 
-def _jp_type(v):
-    """The JMESPath type name of a JSON value."""
+def jp_type(v):
+    """JMESPath `type(v)`: 'string', 'number' (int, float), 'boolean' (bool is no number),
+    'array', 'object' or 'null' for a JSON value; another class by its Python name."""
     c = v.__class__
     if c is str:
         return "string"

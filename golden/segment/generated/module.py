@@ -9,9 +9,6 @@ import json
 import re
 import typing
 
-import jmespath
-import jmespath.exceptions
-
 try:  # msgspec decodes only what the mapping reads; without it, json decodes all
     import msgspec
 except ImportError:
@@ -29,14 +26,11 @@ _KEYS_1 = ("event", "userId", "timestamp")
 _KEYS_2 = ("userId", "timestamp")
 _CHECK_1 = ("traits",)
 _KEYS_3 = ("groupId", "timestamp")
-_JMESPATH_1 = jmespath.compile(
-    "type(traits) == 'object' && merge(traits, `{\"mrr\": null}`) || `null`"
-)
 _KEYS_4 = ("timestamp",)
 
 
 # Names: e_<field> is a field of the event, v_<name> a define of the mapping,
-# x_<key> a required key of a call; <what>_<n> a value computed on the way.
+# x_<key> a key of a call; <what>_<n> a value computed on the way.
 def transform(event, reasons=None, nulls=True):
     """Return the Accoil call bodies for one event, in rule order.
 
@@ -47,22 +41,28 @@ def transform(event, reasons=None, nulls=True):
     them in the JSON it writes (the token `null`) and calls again with `nulls`.
     """
     if event.__class__ is not dict:
-        raise RejectEvent("the event is not a JSON object (got " + _jp_type(event) + ")")
+        raise RejectEvent("the event is not a JSON object (got " + jp_type(event) + ")")
     # Values used by several rules: reads now, the rest on first use (...).
     e_type = event.get("type")
 
     # rule 'track' (line 32): track call
     # when: "type == 'track'"
     if e_type == "track":
-        x_event = to_text(event.get("event"))
-        x_userId = to_text(event.get("userId"))
-        x_timestamp = to_text(event.get("timestamp"))
+        x_event = event.get("event")
+        if x_event.__class__ is not str:
+            x_event = to_text(x_event)
+        x_userId = event.get("userId")
+        if x_userId.__class__ is not str:
+            x_userId = to_text(x_userId)
+        x_timestamp = event.get("timestamp")
+        if x_timestamp.__class__ is not str:
+            x_timestamp = to_text(x_timestamp)
         if (
-            x_event.__class__ is not str
+            x_event is None
             or x_event == ""
-            or x_userId.__class__ is not str
+            or x_userId is None
             or x_userId == ""
-            or x_timestamp.__class__ is not str
+            or x_timestamp is None
             or x_timestamp == ""
         ):
             if reasons is not None:
@@ -74,35 +74,42 @@ def transform(event, reasons=None, nulls=True):
     # rule 'identify' (line 40): identify call
     # when: "type == 'identify'"
     if e_type == "identify":
-        x_userId = to_text(event.get("userId"))
-        x_timestamp = to_text(event.get("timestamp"))
-        if (
-            x_userId.__class__ is not str
-            or x_userId == ""
-            or x_timestamp.__class__ is not str
-            or x_timestamp == ""
-        ):
+        x_userId = event.get("userId")
+        if x_userId.__class__ is not str:
+            x_userId = to_text(x_userId)
+        x_timestamp = event.get("timestamp")
+        if x_timestamp.__class__ is not str:
+            x_timestamp = to_text(x_timestamp)
+        if x_userId is None or x_userId == "" or x_timestamp is None or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("identify", missing_keys(_KEYS_2, (x_userId, x_timestamp))))
             return []
-        merged_1 = {}
         e_traits = event.get("traits")
-        merge_into(merged_1, e_traits)
-        email_2 = to_text(e_traits.get("email") if e_traits.__class__ is dict else None)
+        merged_1 = merge_from(e_traits)
+        traits_keys = e_traits if e_traits.__class__ is dict else {}
+        email_2 = traits_keys.get("email")
+        if email_2.__class__ is not str:
+            email_2 = to_text(email_2)
         if email_2 is not None:
             merged_1["email"] = email_2
-        name_3 = to_text(e_traits.get("name") if e_traits.__class__ is dict else None)
+        name_3 = traits_keys.get("name")
+        if name_3.__class__ is not str:
+            name_3 = to_text(name_3)
         if name_3 is not None:
             merged_1["name"] = name_3
-        role_4 = to_text(e_traits.get("role") if e_traits.__class__ is dict else None)
+        role_4 = traits_keys.get("role")
+        if role_4.__class__ is not str:
+            role_4 = to_text(role_4)
         if role_4 is not None:
             merged_1["role"] = role_4
-        account_status_5 = to_text(
-            e_traits.get("accountStatus") if e_traits.__class__ is dict else None
-        )
+        account_status_5 = traits_keys.get("accountStatus")
+        if account_status_5.__class__ is not str:
+            account_status_5 = to_text(account_status_5)
         if account_status_5 is not None:
             merged_1["accountStatus"] = account_status_5
-        created_at_6 = to_text(e_traits.get("createdAt") if e_traits.__class__ is dict else None)
+        created_at_6 = traits_keys.get("createdAt")
+        if created_at_6.__class__ is not str:
+            created_at_6 = to_text(created_at_6)
         if created_at_6 is not None:
             merged_1["createdAt"] = created_at_6
         body = {
@@ -121,51 +128,69 @@ def transform(event, reasons=None, nulls=True):
     # rule 'group' (line 55): group call
     # when: "type == 'group'"
     if e_type == "group":
-        x_groupId = to_text(event.get("groupId"))
-        x_timestamp = to_text(event.get("timestamp"))
-        if (
-            x_groupId.__class__ is not str
-            or x_groupId == ""
-            or x_timestamp.__class__ is not str
-            or x_timestamp == ""
-        ):
+        x_groupId = event.get("groupId")
+        if x_groupId.__class__ is not str:
+            x_groupId = to_text(x_groupId)
+        x_timestamp = event.get("timestamp")
+        if x_timestamp.__class__ is not str:
+            x_timestamp = to_text(x_timestamp)
+        if x_groupId is None or x_groupId == "" or x_timestamp is None or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("group", missing_keys(_KEYS_3, (x_groupId, x_timestamp))))
             return []
         body = {"type": "group", "groupId": x_groupId}
-        user_id_7 = to_text(event.get("userId"))
-        if user_id_7.__class__ is str and user_id_7 != "":
-            body["userId"] = user_id_7
-        anonymous_id_8 = to_text(event.get("anonymousId"))
-        if anonymous_id_8.__class__ is str and anonymous_id_8 != "":
-            body["anonymousId"] = anonymous_id_8
+        x_userId = event.get("userId")
+        if x_userId.__class__ is not str:
+            x_userId = to_text(x_userId)
+        if x_userId is not None and x_userId != "":
+            body["userId"] = x_userId
+        x_anonymousId = event.get("anonymousId")
+        if x_anonymousId.__class__ is not str:
+            x_anonymousId = to_text(x_anonymousId)
+        if x_anonymousId is not None and x_anonymousId != "":
+            body["anonymousId"] = x_anonymousId
         body["timestamp"] = x_timestamp
-        merged_9 = {}
         e_traits = event.get("traits")
-        test_10 = (
-            (e_traits.get("mrr") if e_traits.__class__ is dict else None) is None
-            or jp_ge(e_traits.get("mrr") if e_traits.__class__ is dict else None, 0)
-        ) or jp_lt(e_traits.get("mrr") if e_traits.__class__ is dict else None, 0)
-        test_11 = e_traits if test_10 else test_10
-        test_12 = None if not truthy(test_11) else test_11
-        test_13 = jp_search(_JMESPATH_1, event) if test_12 is None else test_12
-        merge_into(merged_9, test_13)
-        name_14 = to_text(e_traits.get("name") if e_traits.__class__ is dict else None)
-        if name_14 is not None:
-            merged_9["name"] = name_14
-        created_at_15 = to_text(e_traits.get("createdAt") if e_traits.__class__ is dict else None)
-        if created_at_15 is not None:
-            merged_9["createdAt"] = created_at_15
-        status_16 = to_text(e_traits.get("status") if e_traits.__class__ is dict else None)
-        if status_16 is not None:
-            merged_9["status"] = status_16
-        plan_17 = to_text(e_traits.get("plan") if e_traits.__class__ is dict else None)
-        if plan_17 is not None:
-            merged_9["plan"] = plan_17
-        mrr_18 = to_number(e_traits.get("mrr") if e_traits.__class__ is dict else None)
-        if mrr_18 is not None:
-            merged_9["mrr"] = mrr_18
-        body["traits"] = merged_9
+        traits_keys = e_traits if e_traits.__class__ is dict else {}
+        mrr_8 = traits_keys.get("mrr")
+        test_9 = (
+            (
+                mrr_8 is None
+                or (mrr_8 >= 0 if mrr_8.__class__ is int or mrr_8.__class__ is float else None)
+            )
+            or (mrr_8 < 0 if mrr_8.__class__ is int or mrr_8.__class__ is float else None)
+        ) and e_traits
+        test_10 = None if not truthy(test_9) else test_9
+        test_11 = (
+            (e_traits.__class__ is dict and jp_merge(e_traits, {"mrr": None})) or None
+            if test_10 is None
+            else test_10
+        )
+        merged_7 = merge_from(test_11)
+        name_12 = traits_keys.get("name")
+        if name_12.__class__ is not str:
+            name_12 = to_text(name_12)
+        if name_12 is not None:
+            merged_7["name"] = name_12
+        created_at_13 = traits_keys.get("createdAt")
+        if created_at_13.__class__ is not str:
+            created_at_13 = to_text(created_at_13)
+        if created_at_13 is not None:
+            merged_7["createdAt"] = created_at_13
+        status_14 = traits_keys.get("status")
+        if status_14.__class__ is not str:
+            status_14 = to_text(status_14)
+        if status_14 is not None:
+            merged_7["status"] = status_14
+        plan_15 = traits_keys.get("plan")
+        if plan_15.__class__ is not str:
+            plan_15 = to_text(plan_15)
+        if plan_15 is not None:
+            merged_7["plan"] = plan_15
+        mrr_16 = to_number(mrr_8)
+        if mrr_16 is not None:
+            merged_7["mrr"] = mrr_16
+        body["traits"] = merged_7
         problem = body_problem(body, _CHECK_1, nulls)
         if problem is not None:
             if reasons is not None:
@@ -176,36 +201,48 @@ def transform(event, reasons=None, nulls=True):
     # rule 'page' (line 79): page call
     # when: "type == 'page'"
     if e_type == "page":
-        x_timestamp = to_text(event.get("timestamp"))
-        if x_timestamp.__class__ is not str or x_timestamp == "":
+        x_timestamp = event.get("timestamp")
+        if x_timestamp.__class__ is not str:
+            x_timestamp = to_text(x_timestamp)
+        if x_timestamp is None or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("page", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
         body = {"type": "page"}
-        user_id_19 = to_text(event.get("userId"))
-        if user_id_19.__class__ is str and user_id_19 != "":
-            body["userId"] = user_id_19
-        name_20 = to_text(event.get("name"))
-        if name_20.__class__ is str and name_20 != "":
-            body["name"] = name_20
+        x_userId = event.get("userId")
+        if x_userId.__class__ is not str:
+            x_userId = to_text(x_userId)
+        if x_userId is not None and x_userId != "":
+            body["userId"] = x_userId
+        x_name = event.get("name")
+        if x_name.__class__ is not str:
+            x_name = to_text(x_name)
+        if x_name is not None and x_name != "":
+            body["name"] = x_name
         body["timestamp"] = x_timestamp
         return [body]
 
     # rule 'screen' (line 87): screen call
     # when: "type == 'screen'"
     if e_type == "screen":
-        x_timestamp = to_text(event.get("timestamp"))
-        if x_timestamp.__class__ is not str or x_timestamp == "":
+        x_timestamp = event.get("timestamp")
+        if x_timestamp.__class__ is not str:
+            x_timestamp = to_text(x_timestamp)
+        if x_timestamp is None or x_timestamp == "":
             if reasons is not None:
                 reasons.append(("screen", missing_keys(_KEYS_4, (x_timestamp,))))
             return []
         body = {"type": "screen"}
-        user_id_21 = to_text(event.get("userId"))
-        if user_id_21.__class__ is str and user_id_21 != "":
-            body["userId"] = user_id_21
-        name_22 = to_text(event.get("name"))
-        if name_22.__class__ is str and name_22 != "":
-            body["name"] = name_22
+        x_userId = event.get("userId")
+        if x_userId.__class__ is not str:
+            x_userId = to_text(x_userId)
+        if x_userId is not None and x_userId != "":
+            body["userId"] = x_userId
+        x_name = event.get("name")
+        if x_name.__class__ is not str:
+            x_name = to_text(x_name)
+        if x_name is not None and x_name != "":
+            body["name"] = x_name
         body["timestamp"] = x_timestamp
         return [body]
     return []
@@ -265,11 +302,13 @@ def decode_json(line):
 
 
 if HAS_MSGSPEC:
-    # event: the keys most rules read
+    # event: the keys the rules read
     _READ_1 = typing.TypedDict(
         "_READ_1",
         {
+            "anonymousId": typing.Any,
             "event": typing.Any,
+            "groupId": typing.Any,
             "name": typing.Any,
             "timestamp": typing.Any,
             "traits": typing.Any,
@@ -279,11 +318,9 @@ if HAS_MSGSPEC:
         total=False,
     )
     decode_with = msgspec.json.Decoder(_READ_1 | list | str | int | float | bool | None).decode
-    # Events whose 'type' is one of these may match rules that
-    # read more: their lines are decoded again, into what every rule reads.
-    SELECTOR = "type"
-    SELECTED = ("group",)
-    decode_selected = msgspec.json.Decoder(typing.Any).decode
+    SELECTOR = None
+    SELECTED = ()
+    decode_selected = decode_with
     DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
 else:
     decode_with = decode_json
@@ -303,8 +340,9 @@ class RejectEvent(Exception):
     """The event's data cannot be processed; `str(exc)` says why, for a person."""
 
 
-def _jp_type(v):
-    """The JMESPath type name of a JSON value."""
+def jp_type(v):
+    """JMESPath `type(v)`: 'string', 'number' (int, float), 'boolean' (bool is no number),
+    'array', 'object' or 'null' for a JSON value; another class by its Python name."""
     c = v.__class__
     if c is str:
         return "string"
@@ -333,50 +371,33 @@ def truthy(v):
     return not (v == "" or v == [] or v == {})
 
 
-def jp_lt(a, b):
-    """JMESPath `<`: numbers (not booleans) or strings; otherwise null.
-
-    jmespath 1.x raises TypeError for a number against a string; we give null.
-    """
-    ca = a.__class__
-    cb = b.__class__
-    if ca is str:
-        return a < b if cb is str else None
-    if (ca is int or ca is float) and (cb is int or cb is float):
-        return a < b
-    return None
-
-
-def jp_ge(a, b):
-    """JMESPath `>=`: numbers (not booleans) or strings; otherwise null."""
-    ca = a.__class__
-    cb = b.__class__
-    if ca is str:
-        return a >= b if cb is str else None
-    if (ca is int or ca is float) and (cb is int or cb is float):
-        return a >= b
-    return None
+def jp_merge(first, *rest):
+    """JMESPath `merge(a, b, ...)` as the jmespath library computes it: a new object,
+    later keys win. The first argument must be an object; the others are laid over it
+    as `dict.update` does (a list of pairs merges; [] and "" add nothing). What the
+    library refuses rejects the event with the reason `jp_search` gave."""
+    if first.__class__ is not dict:
+        raise _library_type_error("merge", first, ["object"])
+    merged = first.copy()
+    for v in rest:
+        if v.__class__ is dict:
+            merged.update(v)
+            continue
+        try:  # jmespath checks the type of the first argument only
+            merged.update(v)
+        except (TypeError, ValueError) as exc:
+            raise RejectEvent(f"JMESPath error: {exc}") from None
+    return merged
 
 
-def jp_search(expression, event):
-    """Evaluate a precompiled jmespath expression; errors reject the event."""
-    try:
-        return _finite(expression.search(event))
-    except (jmespath.exceptions.JMESPathError, TypeError, ValueError) as exc:
-        raise RejectEvent(f"JMESPath error: {exc}") from None
-
-
-def _finite(v):
-    """A value without its non-finite numbers (`sum` overflowing, `to_number('1e999')`):
-    JSON cannot carry them, so they are missing: left out of lists and objects."""
-    c = v.__class__
-    if c is float:
-        return v if v - v == 0.0 else None
-    if c is list:
-        return [_finite(x) for x in v if x.__class__ is not float or x - x == 0.0]
-    if c is dict:
-        return {k: _finite(x) for k, x in v.items() if x.__class__ is not float or x - x == 0.0}
-    return v
+def _library_type_error(function, value, expected):
+    """What `jp_search` says when jmespath refuses an argument's type (the text of its
+    JMESPathTypeError): a compiled function that always left the refusal to the library
+    keeps its reason."""
+    return RejectEvent(
+        f"JMESPath error: In function {function}(), invalid type for value: {value!s}, "
+        f'expected one of: {expected}, received: "{jp_type(value)}"'
+    )
 
 
 _JSON_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
@@ -418,10 +439,15 @@ def to_number(v):
     if c is float:
         return v if v - v == 0.0 else None
     if c is str:
-        m = _NUM_RE.fullmatch(v)
-        if m is None:
-            return None
-        if not m.group(1):
+        # Plain ASCII digits without a leading zero, the common text, need no pattern.
+        if v.isascii() and v.isdigit() and (v[0] != "0" or len(v) == 1):
+            integer = True
+        else:
+            m = _NUM_RE.fullmatch(v)
+            if m is None:
+                return None
+            integer = not m.group(1)
+        if integer:
             try:
                 return int(v)
             except ValueError:  # too many digits
@@ -431,12 +457,14 @@ def to_number(v):
     return None
 
 
-def merge_into(out, part):
-    """Lay the object `part` over `out`, leaving out its null (missing) values."""
-    if part.__class__ is dict:
-        if None in part.values():
-            part = {key: value for key, value in part.items() if value is not None}
-        out.update(part)
+def merge_from(part):
+    """A new object holding the object `part` without its null values ({} for anything
+    else): what `merge_into({}, part)` leaves, in one copy."""
+    if part.__class__ is not dict:
+        return {}
+    if None in part.values():
+        return {key: value for key, value in part.items() if value is not None}
+    return part.copy()
 
 
 # The types of the keys Accoil defines. A value of another type (or an empty
