@@ -108,6 +108,40 @@ def test_generated_modules_are_ruff_formatted_and_clean(tmp_path, case):
     assert long_lines(source) == []
 
 
+_CONSTANT_LEFT = """\
+version: 1
+name: constant-left
+source: custom
+rules:
+  - name: r
+    when: "%s"
+    emit:
+      type: page
+      name: "{{ n }}"
+      timestamp: "{{ ts }}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("when", "holds"),
+    [
+        ("`null` && n == 'a'", False),
+        ("`0` && n == 'a'", True),  # 0 is true in JMESPath
+        ("`\\\"\\\"` || n == 'a'", True),
+        ("`[1]` || n == 'b'", True),
+        ("`false` || n == 'b'", False),
+    ],
+)
+def test_a_constant_left_of_and_or_is_decided_when_compiling(tmp_path, when, holds):
+    """`null && x` is null whatever x is: decided when compiling, not written as
+    `None and x` (which ruff flags), with JMESPath's truthiness (0 is true)."""
+    source = compile_source(_CONSTANT_LEFT % when, filename="generated.yaml")
+    assert ruff_problems(source, tmp_path) == ""
+    module = load(_CONSTANT_LEFT % when, filename="generated.yaml")
+    calls = module.transform({"n": "a", "ts": "2024-05-01T12:00:00.000Z"})
+    assert bool(calls) is holds
+
+
 _VALUES = [None, "", "u", 0, 1, 1.5, True, False, {}, {"a": 1}, [], ["x"]]
 
 
