@@ -122,6 +122,21 @@ def cli_row(mapping: str, path: str, events: int, workers: int) -> Row:
     return Row(name, run, events, "subprocess, wall time incl. startup", wall=True)
 
 
+def median_cpu(row: Row) -> float:
+    """The median CPU seconds of a subprocess row's rounds."""
+    rounds = sorted(CPU[row.name])
+    return rounds[len(rounds) // 2]
+
+
+def reported(lines: list[str], section: str, judged_: bool) -> list[str]:
+    """Print a section's verdict lines (a quick run's misses not judged); its missed
+    targets."""
+    if not judged_:
+        lines = [line.replace("MISSED", "missed (quick run, not judged)") for line in lines]
+    print("\n".join("  " + line for line in lines))
+    return [f"{section}: {line}" for line in lines if line.endswith("MISSED")]
+
+
 def startup_seconds(mapping: str, empty: str, *extra: str) -> float:
     """Wall time of `accoil-map run` on an empty file: the fixed cost in the subprocess rows."""
     start = time.perf_counter()
@@ -167,7 +182,7 @@ def end_to_end(
     lines = against_loops(stream, bare, floor, 1.4)
     two_steady, one_steady = steady(two, startup), steady(one, startup)
     scaling = speedup(two_steady, one_steady)
-    cpu_one, cpu_two = (sorted(CPU[row.name])[len(CPU[row.name]) // 2] for row in rows[3:])
+    cpu_one, cpu_two = (median_cpu(row) for row in rows[3:])
     scaling_line = (
         f"run --workers 2 vs --workers 1 (without startup), events/s = {scaling[0]:.2f}x "
         f"(range {scaling[1][0]:.2f}-{scaling[1][1]:.2f}; target >= 1.7x on a quiet machine); "
@@ -178,10 +193,7 @@ def end_to_end(
         f"(with startup: --workers 1 vs bare loop = {ratio(bare, one):.2f}x events/s, "
         f"--workers 2 vs --workers 1 = {ratio(one, two):.2f}x)"
     )
-    if not judged_:
-        lines = [line.replace("MISSED", "missed (quick run, not judged)") for line in lines]
-    print("\n".join("  " + line for line in lines))
-    return [f"end to end: {line}" for line in lines if line.endswith("MISSED")]
+    return reported(lines, "end to end", judged_)
 
 
 def against_loops(stream: Result, bare: Result, floor: Result, target: float) -> list[str]:
@@ -343,7 +355,7 @@ def parallel(
     one, two = results = measure(rows, repeat)
     print(format_table(results, one, "--workers 1"))
     wall = speedup(steady(two, startup), steady(one, startup))
-    cpu_one, cpu_two = (sorted(CPU[row.name])[len(CPU[row.name]) // 2] for row in rows)
+    cpu_one, cpu_two = (median_cpu(row) for row in rows)
     main, workers = main_and_workers_cpu(source, name, path)
     share = main / (main + workers)
     lines = [
@@ -363,10 +375,7 @@ def parallel(
             f"(target <= 10%): {'ok' if share <= 0.10 else 'MISSED'}"
         ),
     ]
-    if not judged_:
-        lines = [line.replace("MISSED", "missed (quick run, not judged)") for line in lines]
-    print("\n".join("  " + line for line in lines))
-    return [f"parallel: {line}" for line in lines if line.endswith("MISSED")]
+    return reported(lines, "parallel", judged_)
 
 
 def memory(
