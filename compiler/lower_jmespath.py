@@ -19,6 +19,7 @@ from jmespath.lexer import Lexer
 
 from . import ir, language
 from .names import ExpressionError, Names, nested_too_deep
+from .runtime.jmes import truthy
 
 _KNOWN_FUNCTIONS = frozenset(jmespath.functions.Functions.FUNCTION_TABLE)
 
@@ -142,10 +143,12 @@ class _Translator:
                 left, right = (self.node(child, current) for child in children)
                 op = language.JMESPATH_COMPARATORS[node["value"]]
                 return ir.Compare(op, left, right, line=line)
-            case "and_expression":
-                return ir.And(*(self.node(child, current) for child in children), line=line)
-            case "or_expression":
-                return ir.Or(*(self.node(child, current) for child in children), line=line)
+            case "and_expression" | "or_expression":
+                left, right = (self.node(child, current) for child in children)
+                if isinstance(left, ir.Const):  # `null && x` is null: decided now, for every stage
+                    return right if truthy(left.value) == (kind == "and_expression") else left
+                operator = ir.And if kind == "and_expression" else ir.Or
+                return operator(left, right, line=line)
             case "not_expression":
                 return ir.Not(self.node(children[0], current), line=line)
             case "multi_select_list" if current == ir.Event() and all(

@@ -16,6 +16,7 @@ The driver keeps results in input order and rewrites the manifest every
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import itertools
 import logging
@@ -180,17 +181,19 @@ def backfill(
 CANCEL_WAIT_SECONDS = 10.0
 
 
-def _executing(dask_worker) -> int:
-    return dask_worker.state.executing_count
+def _holds_task(prefix: str, dask_worker) -> bool:
+    """Whether a worker still holds a task whose key starts with `prefix` (queued,
+    running, or cancelled while running: it keeps it until its code returns)."""
+    return any(str(key).startswith(prefix) for key in dask_worker.state.tasks)
 
 
-def _wait_until_idle(client, seconds: float) -> None:
-    """Wait until no worker executes a task, for at most `seconds` (on a shared cluster
-    another job's tasks may keep them busy)."""
+def _wait_until_released(client, prefix: str, seconds: float) -> None:
+    """Wait until no worker holds a task of this run, for at most `seconds`."""
     deadline = time.monotonic() + seconds
+    holds = functools.partial(_holds_task, prefix)
     while time.monotonic() < deadline:
         try:
-            if not any(client.run(_executing).values()):
+            if not any(client.run(holds).values()):
                 return
         except Exception:  # noqa: BLE001 - a worker gone or a cluster stopping: nothing to wait for
             return
@@ -212,7 +215,8 @@ class _Run:
         self.stale: set[str] = set()  # inputs whose earlier record no longer holds
         self.splits: dict[int, tuple[Split, list[PartResult | None]]] = {}
         self.meta: dict = {}  # future -> (kind, source index, part)
-        self.keys = (f"accoil-map-{uuid.uuid4().hex[:8]}-{n}" for n in itertools.count())
+        self.prefix = f"accoil-map-{uuid.uuid4().hex[:8]}-"  # this run's task keys
+        self.keys = (f"{self.prefix}{n}" for n in itertools.count())
         self.saved_at = time.monotonic()
         self.completed = None
 
@@ -248,7 +252,7 @@ class _Run:
         if self.meta:
             self.client.cancel(list(self.meta))
             self.meta.clear()
-            _wait_until_idle(self.client, CANCEL_WAIT_SECONDS)
+            _wait_until_released(self.client, self.prefix, CANCEL_WAIT_SECONDS)
 
     def checkpoint(self) -> None:
         """Write the manifest: this run's inputs in order, then other inputs recorded before."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .. import ir, language
 from ..interpreter import compare
-from ..runtime.jmes import jp_type, truthy
+from ..runtime.jmes import jp_type
 from .emitter import Emitter, hint_text, identifier
 from .facts import (
     Defines,
@@ -402,8 +402,6 @@ class ExpressionWriter:
 
     def short_circuit(self, left: ir.Expr, right: ir.Expr, take_right_when_true: bool) -> str:
         """JMESPath `&&` / `||`: the right operand is evaluated only when needed."""
-        if isinstance(left, ir.Const):  # decided now: no `None and x` in the module
-            return self.value(right if truthy(left.value) == take_right_when_true else left)
         # Python's `and`/`or` test the left value only: they mean JMESPath's when its
         # truthiness does.
         truth_values = truth_as_python(left)
