@@ -364,9 +364,8 @@ class ExpressionWriter:
             if constant is right
             else (repr(constant.value), subject)
         )
-        test = " or ".join(f"{subject}.__class__ is {c}" for c in _TYPE_CLASSES[kind])
         token = language.COMPARISONS[expr.op].token
-        return f"({operands[0]} {token} {operands[1]} if {test} else None)"
+        return f"({operands[0]} {token} {operands[1]} if {_class_test(subject, kind)} else None)"
 
     def equality(self, subject: ir.Expr, constant: ir.Expr, negated: bool) -> str | None:
         """Plain Python (in)equality when comparing with this constant makes it exact."""
@@ -390,9 +389,7 @@ class ExpressionWriter:
         value = self.atom(subject)
         if name == "null":
             return f"({value} is {'not ' if negated else ''}None)"
-        if negated:
-            return f"({' and '.join(f'{value}.__class__ is not {c}' for c in _TYPE_CLASSES[name])})"
-        return f"({' or '.join(f'{value}.__class__ is {c}' for c in _TYPE_CLASSES[name])})"
+        return f"({_class_test(value, name, negated)})"
 
     def value_And(self, expr: ir.And) -> str:
         return self.short_circuit(expr.left, expr.right, take_right_when_true=True)
@@ -481,6 +478,14 @@ _TYPE_CLASSES = {
     "object": ("dict",),
 }
 _TYPE_NAMES = (*_TYPE_CLASSES, "null")
+
+
+def _class_test(value: str, type_name: str, negated: bool = False) -> str:
+    """Python test that `value` is (or is not) of a JMESPath type other than null."""
+    if negated:
+        return " and ".join(f"{value}.__class__ is not {c}" for c in _TYPE_CLASSES[type_name])
+    return " or ".join(f"{value}.__class__ is {c}" for c in _TYPE_CLASSES[type_name])
+
 
 #: The str method that computes `starts_with` / `ends_with` for a text subject.
 _AFFIX_METHODS = {"starts_with": "startswith", "ends_with": "endswith"}

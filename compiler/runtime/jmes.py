@@ -144,9 +144,6 @@ def jp_merge(first, *rest):
         raise _library_type_error("merge", first, ["object"])
     merged = first.copy()
     for v in rest:
-        if v.__class__ is dict:
-            merged.update(v)
-            continue
         try:  # jmespath checks the type of the first argument only
             merged.update(v)
         except (TypeError, ValueError) as exc:

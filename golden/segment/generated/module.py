@@ -380,9 +380,6 @@ def jp_merge(first, *rest):
         raise _library_type_error("merge", first, ["object"])
     merged = first.copy()
     for v in rest:
-        if v.__class__ is dict:
-            merged.update(v)
-            continue
         try:  # jmespath checks the type of the first argument only
             merged.update(v)
         except (TypeError, ValueError) as exc:
@@ -543,20 +540,16 @@ def _holds(key, value, nulls=True):
         return not nulls or _object_holds(value)
     if value.__class__ is not list:
         return value is not None
-    if key != _GROUP_LIST_KEY:
-        return not nulls or _all_hold([value])
-    for entry in value:
-        if not _entry_holds(entry, nulls):
-            return False
-    return True
+    if key == _GROUP_LIST_KEY:
+        return _entries_hold(value, nulls)
+    return not nulls or _all_hold([value])
 
 
-def _entries_hold(entries):
-    """Whether a group list's entries (if any) have their keys, of their types."""
-    if entries.__class__ is not list:
-        return entries is None
+def _entries_hold(entries, nulls):
+    """Whether every entry of a group list has its keys, of their types (and, with
+    `nulls`, no null inside)."""
     for entry in entries:
-        if not _entry_holds(entry, False):
+        if not _entry_holds(entry, nulls):
             return False
     return True
 
@@ -636,8 +629,10 @@ def body_problem(body, keys, nulls=True):
     again with `nulls` where it finds one, as `run` does. Without nulls, a body whose
     entries hold needs no change and breaks nothing.
     """
-    if not nulls and _entries_hold(body.get(_GROUP_LIST_KEY) if _GROUP_LIST_KEY in keys else None):
-        return None
+    if not nulls:  # the group entries' own keys are all there is to check: one look
+        entries = body.get(_GROUP_LIST_KEY) if _GROUP_LIST_KEY in keys else None
+        if entries is None or (entries.__class__ is list and _entries_hold(entries, False)):
+            return None
     for key in keys:
         value = body.get(key)
         if value is None or _holds(key, value, nulls):
