@@ -244,3 +244,49 @@ def test_a_rule_reads_each_key_once_and_tests_an_object_once():
          "traits": {"email": "1", "plan": "gold", "vip": True}}
     ]
     assert module.transform({"id": "u", "traits": "gold"})[0]["traits"] == {"vip": False}
+
+
+_GROUP_LISTS = """\
+version: 1
+name: group_lists
+source: custom
+rules:
+  - name: built
+    when: "kind == 'built'"
+    emit:
+      type: track
+      event: e
+      userId: u
+      timestamp: "2024-05-01T00:00:00.000Z"
+      groupTraits:
+        groups: {ids: groups, traits: group_properties}
+  - name: copied
+    when: "kind == 'copied'"
+    emit:
+      type: track
+      event: e
+      userId: u
+      timestamp: "2024-05-01T00:00:00.000Z"
+      groupTraits: {path: entries}
+"""
+
+
+def test_only_a_copied_group_list_is_checked_without_nulls():
+    """With `nulls` false the contract check of a `groups:` list is skipped (its entries
+    are right by construction: what is left is nulls, found by the caller); a group
+    list copied from the event is still checked, and an entry without its id is
+    dropped either way."""
+    source = compile_source(_GROUP_LISTS, filename="group_lists.yaml")
+    body = ast.unparse(_transform(source))
+    assert body.count("body_problem(body, _CHECK_1) if nulls else None") == 1, body
+    assert body.count("body_problem(body, _CHECK_1, nulls)") == 1, body
+    module = load(_GROUP_LISTS)
+    bad = {"kind": "copied", "entries": [{"groupId": "", "traits": {}}]}
+    for nulls in (True, False):
+        reasons: list = []
+        assert module.transform(bad, reasons, nulls) == [], nulls
+        assert reasons == [("copied", ("groupTraits[0].groupId",))], nulls
+    built = {"kind": "built", "groups": {"A": ["", "g"]}, "group_properties": {}}
+    expected = [{"groupId": "g", "traits": {}}]
+    for nulls in (True, False):
+        assert module.transform(built, None, nulls)[0]["groupTraits"] == expected

@@ -85,6 +85,19 @@ def test_select_groups_ties_and_shapes():
     ]
 
 
+def test_an_empty_group_id_is_no_candidate():
+    """"" is missing, as everywhere in the language: the next id wins, and an event
+    whose only id is empty has no groups (its call goes out without them)."""
+    ids = {"Account": "", "Workspace": ["", "ws-1"]}
+    traits = {"Account": {"": {"name": "blank"}}, "Workspace": {"ws-1": {"name": "one"}}}
+    expected = [{"groupId": "ws-1", "traits": {"name": "one", "t": "Workspace"}}]
+    assert first_group(ids, traits, "t") == expected
+    assert select_groups(ids, traits, False, False, False, None, "t") == expected
+    assert select_groups(ids, traits, True, True, False, 2, "t") == expected
+    assert first_group({"Account": ""}, traits, "t") is None
+    assert select_groups({"Account": [""]}, traits, False, True, False, None, None) is None
+
+
 def test_select_groups_missing():
     assert select_groups(None, {}, False, False, False, None, None) is None
     assert select_groups({"a": "1"}, None, False, False, False, None, None) is None
@@ -110,7 +123,9 @@ def _oracle_groups(ids, traits, by_type, descending, numeric, take, type_trait):
                 continue
             if isinstance(gid, int):
                 gid = str(gid)
-            if not isinstance(gid, str) or (gtype, gid) in [(t, i) for t, i, _ in cands]:
+            if not isinstance(gid, str) or gid == "":  # an empty id is no id
+                continue
+            if (gtype, gid) in [(t, i) for t, i, _ in cands]:
                 continue
             found = traits.get(gtype, {})
             found = found.get(gid) if isinstance(found, dict) else None

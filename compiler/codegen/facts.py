@@ -251,6 +251,13 @@ def proven_clean(key: str, expr: ir.Expr, defines: Defines) -> bool:
     return null_free(expr, defines)
 
 
+def left_to_caller(key: str, expr: ir.Expr, defines: Defines) -> bool:
+    """True when all a run-time check could find in the value under `key` is what
+    `transform(..., nulls=False)` leaves to its caller: nulls inside. Under the group
+    list key, only a `groups:` value's entries are right by construction."""
+    return key != language.GROUP_LIST_KEY or isinstance(ir.resolved(expr, defines), ir.Groups)
+
+
 def null_free(expr: ir.Expr, defines: Defines) -> bool:
     """True when no value inside the expression's value can be null (the value itself
     may be missing: a body leaves it out)."""

@@ -7,6 +7,7 @@ import textwrap
 
 from .. import __version__, ir
 from ..helpers import helper_source
+from ..language import NULL_MARK
 from .decoder import IMPORT, JSON_FALLBACK, decoder_lines
 from .emitter import LEGEND, Emitter, Line
 from .layout import format_statement
@@ -14,14 +15,14 @@ from .layout import format_statement
 _WIDTH = 100
 _BANNER = "# " + "-" * (_WIDTH - 2)
 
-_TRANSFORM_DOC = '''\
+_TRANSFORM_DOC = f'''\
     """Return the Accoil call bodies for one event, in rule order.
 
     When `reasons` is a list, append (rule name, missing keys) for each rule whose
     condition held but whose call lacked a required key. Raises RejectEvent on
     event data that cannot be read (not an object, a JMESPath type error).
     With `nulls` false, nulls inside values are not looked for: the caller finds
-    them in the JSON it writes (the token `null`) and calls again with `nulls`.
+    them in the JSON it writes (the token `{NULL_MARK.decode()}`) and calls again with `nulls`.
     """'''
 
 

@@ -19,6 +19,7 @@ from .facts import (
     Defines,
     always_accepted,
     is_text_valued,
+    left_to_caller,
     objects_read,
     proven_clean,
     repeated_reads,
@@ -175,22 +176,26 @@ class RuleWriter:
                 self.out.emit(f"body[{key!r}] = {self.values.value(value)}")
             else:
                 self.optional_key(key, value)
-        unproven = tuple(
-            key
+        unproven = [
+            (key, value)
             for key, value in items
             if language.KEY_TYPES.get(key) is not str and not proven_clean(key, value, self.defines)
-        )
+        ]
         self.deliver(rule, unproven)
 
-    def deliver(self, rule: ir.Rule, unproven: tuple[str, ...]) -> None:
+    def deliver(self, rule: ir.Rule, unproven: list[tuple[str, ir.Expr]]) -> None:
         """Send the body, after a run-time check of the contract inside the values the
         mapping cannot prove right: a body that breaks it is dropped, with its key path."""
         out = self.out
         if not unproven:
             out.emit("return [body]" if self.plan.one_rule_per_event else "out.append(body)")
             return
-        keys = out.constant(repr(unproven), prefix="_CHECK_")
-        out.emit(f"problem = {out.helper('body_problem')}(body, {keys}, nulls)")
+        keys = out.constant(repr(tuple(key for key, _ in unproven)), prefix="_CHECK_")
+        check = f"{out.helper('body_problem')}(body, {keys}, nulls)"
+        if all(left_to_caller(key, value, self.defines) for key, value in unproven):
+            # All the check could find without nulls, the caller finds in the JSON.
+            check = f"{out.helper('body_problem')}(body, {keys}) if nulls else None"
+        out.emit(f"problem = {check}")
         if self.plan.one_rule_per_event:
             with out.block("if problem is not None:"):
                 with out.block("if reasons is not None:"):

@@ -575,30 +575,22 @@ def _to_timestamp_slow(v):
 
 def to_timestamp(v):
     """`as: timestamp`: ISO 8601 or Unix time as `YYYY-MM-DDTHH:MM:SS.sssZ`, or None."""
-    # First the shapes sources send most: single-character tests pin the shape,
-    # then fromisoformat checks the digits and the calendar in C. The tzinfo it
-    # finds proves the shape: none for a bare time (no offset hides in the
-    # fraction), UTC for a trailing Z.
-    if (
-        v.__class__ is str
-        and len(v) >= 20
-        and v.isascii()
-        and v[4] == "-"
-        and v[7] == "-"
-        and v[13] == ":"
-        and v[16] == ":"
-    ):
+    # First the shapes sources send most: the characters at 4, 7, 10, 13, 16 and 19
+    # (one slice) and the length pin the shape, then fromisoformat checks the digits
+    # and the calendar in C. The tzinfo it finds proves the shape: none for a bare
+    # time (no offset hides in the fraction), UTC for a trailing Z.
+    if v.__class__ is str and v.isascii():
         n = len(v)
+        shape = v[4:20:3]
         try:
-            if n == 26 and v[10] == " " and v[19] == ".":  # 2024-05-01 12:00:00.123000
-                if _FROM_ISO(v).tzinfo is None:
+            if n == 26:  # 2024-05-01 12:00:00.123000
+                if shape == "-- ::." and _FROM_ISO(v).tzinfo is None:
                     return v[:23].replace(" ", "T") + "Z"
-            elif v[10] == "T" and v[-1] == "Z":  # UTC: fromisoformat reads the Z
-                if n == 24 and v[19] == ".":  # 2024-05-01T12:00:00.123Z, Accoil's own
-                    if _FROM_ISO(v).tzinfo is _UTC:
-                        return v
-                elif n == 20 and _FROM_ISO(v).tzinfo is _UTC:
-                    return v[:19] + ".000Z"  # from 2024-05-01T12:00:00Z
+            elif n == 24:  # 2024-05-01T12:00:00.123Z, Accoil's own
+                if shape == "--T::." and v[23] == "Z" and _FROM_ISO(v).tzinfo is _UTC:
+                    return v
+            elif n == 20 and shape == "--T::Z" and _FROM_ISO(v).tzinfo is _UTC:
+                return v[:19] + ".000Z"  # from 2024-05-01T12:00:00Z
         except ValueError:
             pass  # the general parser below decides
     return _to_timestamp_slow(v)

@@ -131,7 +131,7 @@ def transform(event, reasons=None, nulls=True):
         if traits_8.__class__ is dict:
             body["traits"] = traits_8
         body["timestamp"] = v_timestamp
-        problem = body_problem(body, _CHECK_1, nulls)
+        problem = body_problem(body, _CHECK_1) if nulls else None
         if problem is not None:
             if reasons is not None:
                 reasons.append(("identify", (problem,)))
@@ -182,7 +182,7 @@ def transform(event, reasons=None, nulls=True):
         x_traits = event.get("traits")
         if x_traits.__class__ is dict:
             body["traits"] = x_traits
-        problem = body_problem(body, _CHECK_1, nulls)
+        problem = body_problem(body, _CHECK_1) if nulls else None
         if problem is not None:
             if reasons is not None:
                 reasons.append(("group", (problem,)))

@@ -118,7 +118,7 @@ def transform(event, reasons=None, nulls=True):
             "timestamp": x_timestamp,
             "traits": merged_1,
         }
-        problem = body_problem(body, _CHECK_1, nulls)
+        problem = body_problem(body, _CHECK_1) if nulls else None
         if problem is not None:
             if reasons is not None:
                 reasons.append(("identify", (problem,)))
@@ -191,7 +191,7 @@ def transform(event, reasons=None, nulls=True):
         if mrr_16 is not None:
             merged_7["mrr"] = mrr_16
         body["traits"] = merged_7
-        problem = body_problem(body, _CHECK_1, nulls)
+        problem = body_problem(body, _CHECK_1) if nulls else None
         if problem is not None:
             if reasons is not None:
                 reasons.append(("group", (problem,)))
