@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from accoil_map import language
 from accoil_map.delivery import contract
 from accoil_map.delivery.contract import call_problem, first_problem
 from accoil_map.schema import payload_schema
@@ -127,7 +128,7 @@ def _agree(body: object) -> None:
     paths = schema_paths(body)
     assert (problem is None) == (not paths), (problem, paths)
     # The fast verdict (no key paths) and the walk that names the path agree on their own.
-    assert contract.holds(contract._BODY, body) == (contract.problem_in(contract._BODY, body) is None)
+    assert contract.body_holds(body) == (contract.problem_in(contract._BODY, body) is None)
     assert (call_problem(body) is None) == VALIDATOR.is_valid(body)
     if problem is not None:
         assert problem.path in paths, (str(problem), paths)
@@ -225,3 +226,61 @@ def test_a_body_nested_deeper_than_the_recursion_limit_is_checked():
     problem = first_problem({"type": "identify", "userId": "u", "timestamp": "t", "traits": deep})
     assert problem is not None and problem.message == "must not be null"
     assert problem.path[:3] == ("traits", "a", 0) and len(problem.path) == 1 + 2 * 5000
+
+
+_ANNOTATIONS = {"$schema", "$id", "title", "description"}
+_VALUE = {"$ref": "#/$defs/value"}
+_JSON_NAMES = {str: "string", dict: "object", list: "array"}
+
+
+def _rules(node):
+    """The schema without its annotations: the rules alone."""
+    if isinstance(node, dict):
+        return {k: _rules(v) for k, v in node.items() if k not in _ANNOTATIONS}
+    if isinstance(node, list):
+        return [_rules(item) for item in node]
+    return node
+
+
+def _typed(kind: type, entry: dict | None = None) -> dict:
+    rule = {"type": _JSON_NAMES[kind]}
+    if kind is str:
+        return {**rule, "minLength": 1}
+    if kind is dict:
+        return {**rule, "additionalProperties": _VALUE}
+    return {**rule, "items": entry, "minItems": 1}
+
+
+def test_the_schema_holds_only_the_rules_the_fast_verdict_judges():
+    """`body_holds` reads the language's tables, not the schema: the schema must say no
+    more than they do (a call type, its required keys, each typed key's type, text not
+    empty, group entries, no null anywhere). A rule added to the schema fails here until
+    body_holds judges it too (the walk, `problem_in`, compiles any rule it knows)."""
+    entry_types = language.GROUP_ENTRY_TYPES
+    entry = {
+        "type": "object",
+        "required": list(entry_types),
+        "properties": {key: _typed(kind) for key, kind in entry_types.items()},
+        "additionalProperties": _VALUE,
+    }
+    properties = {
+        key: _typed(kind, entry if key == language.GROUP_LIST_KEY else None)
+        for key, kind in language.KEY_TYPES.items()
+    }
+    expected = {
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"enum": list(language.CALL_TYPES)}, **properties},
+        "additionalProperties": _VALUE,
+        "allOf": [
+            {"if": {"properties": {"type": {"const": call_type}}, "required": ["type"]},
+             "then": {"required": list(keys)}}
+            for call_type, keys in language.REQUIRED_KEYS.items()
+        ],
+        "$defs": {"value": {
+            "type": ["string", "number", "boolean", "object", "array"],
+            "additionalProperties": _VALUE,
+            "items": _VALUE,
+        }},
+    }
+    assert _rules(SCHEMA) == expected

@@ -16,6 +16,12 @@ deep as its JSON parser allows. Each node's own keywords are checked before
 the values inside it, which are visited in the body's key order; the generated
 modules' check (`accoil_map.runtime.contract.value_problem`) walks the same
 way, so both name the same key path (tests/test_contract.py).
+
+That walk runs only for a body that breaks the contract: every body is first
+judged by `body_holds`, one straight-line function over the language's tables
+(the run-time contract's, read from the same schema), which gives the same
+verdict without key paths; a test proves the schema holds no rule it does not
+judge.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..runtime.contract import _all_hold  # no null inside, however deep: one loop, shared
+from ..language import KEY_TYPES, REQUIRED_KEYS
+from ..runtime.contract import _all_hold, _holds  # named as generated modules name them
 from ..schema import payload_schema
 
 #: The name of the whole body in a problem's key path.
@@ -68,10 +75,6 @@ class Node:
     properties: dict[str, Node] = field(default_factory=dict)
     additional: Node | None = None
     items: Node | None = None
-    # Any value but null, to the last nested key (the schema's `value`): checked by
-    # `_all_hold`'s loop instead of node by node.
-    any_but_null: bool = False
-    leaf: bool = False  # nothing inside the value is checked
 
     def inner(self, value: Any) -> Iterator[tuple[str | int, Any, Node]]:
         """The values inside `value` that a node checks, in the value's own order."""
@@ -303,25 +306,8 @@ class _Compiler:
 
 
 def _compile(schema: dict) -> Node:
-    """The node of a whole schema document, its any-value-but-null nodes marked."""
-    root = _Compiler(schema).node(schema)
-    seen: set[int] = set()
-    pending = [root]
-    while pending:
-        node = pending.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        node.any_but_null = (
-            node.tests == [_not_null]
-            and not node.properties
-            and node.additional is node
-            and node.items is node
-        )
-        node.leaf = not (node.properties or node.additional or node.items)
-        inside = (*node.properties.values(), node.additional, node.items)
-        pending.extend(sub for sub in inside if sub is not None)
-    return root
+    """The node of a whole schema document."""
+    return _Compiler(schema).node(schema)
 
 
 def problem_in(node: Node, value: Any) -> Problem | None:
@@ -337,39 +323,40 @@ def problem_in(node: Node, value: Any) -> Problem | None:
     return None
 
 
-def holds(node: Node, value: Any) -> bool:
-    """Whether `value` keeps `node`'s rules: `problem_in`'s verdict, without key paths.
+def body_holds(body: Any) -> bool:
+    """Whether a whole call body keeps the contract: `problem_in`'s verdict, fast.
 
-    The fast path of every valid call (most are): no path tuples, no generator,
-    and the values under an any-but-null node are tested in one loop.
+    The fast path of every valid call (most are), straight-line over the tables
+    the run-time contract reads from the same schema (`accoil_map.language`): a
+    call type, its required keys, each typed key's type (text not empty), and no
+    null inside any value, group entries whole. tests/test_delivery_contract.py
+    proves it gives the schema's verdict (jsonschema's), and that the schema has
+    no keyword it does not judge.
     """
-    pending: list[tuple[Any, Node]] = [(value, node)]
-    containers: list = []  # objects and lists whose values must not be null, however deep
-    while pending:
-        value, node = pending.pop()
-        for test in node.tests:
-            if test(value) is not None:
+    if body.__class__ is not dict:
+        return False
+    call_type = body.get("type")
+    required = REQUIRED_KEYS.get(call_type) if call_type.__class__ is str else None
+    if required is None:
+        return False
+    for key in required:
+        if key not in body:
+            return False
+    for key, value in body.items():
+        expected = KEY_TYPES.get(key)
+        if expected is str:
+            if value.__class__ is not str or not value:
                 return False
-        if value.__class__ is dict and (node.properties or node.additional):
-            properties, additional = node.properties, node.additional
-            for key, item in value.items():
-                sub = properties.get(key, additional)
-                if sub is None:
-                    continue
-                if sub.any_but_null:
-                    if item is None:
-                        return False
-                    if item.__class__ is dict or item.__class__ is list:
-                        containers.append(item)
-                elif sub.leaf:  # a key's own tests only (most keys): no trip through the stack
-                    for test in sub.tests:
-                        if test(item) is not None:
-                            return False
-                else:
-                    pending.append((item, sub))
-        elif value.__class__ is list and node.items is not None:
-            pending.extend([(item, node.items) for item in value])
-    return _all_hold(containers)
+        elif expected is None:  # any value but null, however deep (or the type, a str)
+            if value is None:
+                return False
+            if (value.__class__ is dict or value.__class__ is list) and not _all_hold([value]):
+                return False
+        elif value.__class__ is not expected or not (value or expected is dict):
+            return False  # of another type, or an empty list
+        elif not _holds(key, value):
+            return False
+    return True
 
 
 _BODY = _compile(payload_schema())
@@ -377,7 +364,7 @@ _BODY = _compile(payload_schema())
 
 def first_problem(body: Any) -> Problem | None:
     """The first place where `body` breaks the Accoil call contract, or None."""
-    return None if holds(_BODY, body) else problem_in(_BODY, body)
+    return None if body_holds(body) else problem_in(_BODY, body)
 
 
 def call_problem(body: Any) -> str | None:
