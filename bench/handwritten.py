@@ -143,6 +143,8 @@ def _primary_group(event: dict) -> dict | None:
                 if group_id.__class__ is not int:
                     continue
                 group_id = str(group_id)
+            elif not group_id:  # an empty id is no id
+                continue
             if best is None or (group_id, group_type) < best:
                 best = (group_id, group_type)
     if best is None:
@@ -269,6 +271,8 @@ def amplitude(event, reasons: list | None = None) -> list[dict]:
                     if group_id.__class__ is not int:
                         continue
                     group_id = str(group_id)
+                elif not group_id:  # an empty id is no id
+                    continue
                 if best is None or (group_id, group_type) < best:
                     best = (group_id, group_type)
         if best is not None:

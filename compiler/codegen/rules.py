@@ -234,8 +234,11 @@ class RuleWriter:
             # Named after its key, as a required key is: rules that send the same key
             # share the local.
             name = self.values.atom(value, name=f"x_{key}")
-            text = is_text_valued(ir.resolved(value, self.defines))
+            resolved = ir.resolved(value, self.defines)
+            text = is_text_valued(resolved)
             test = contract_test(key, name, required=False, holds=True, text=text)
+            if isinstance(resolved, ir.Groups) and language.KEY_TYPES.get(key, list) is list:
+                test = f"{name} is not None"  # a `groups:` value is missing or a non-empty list
         with self.out.block(f"if {test}:"):
             self.out.emit(f"body[{key!r}] = {name}")
 

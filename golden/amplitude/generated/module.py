@@ -86,7 +86,7 @@ def transform(event, reasons=None, nulls=True):
         v_primary_group = first_group(
             event.get("groups"), event.get("group_properties"), "group_type"
         )
-        if v_primary_group.__class__ is list and v_primary_group:
+        if v_primary_group is not None:
             body["groupTraits"] = v_primary_group
         problem = body_problem(body, _CHECK_1) if nulls else None
         if problem is not None:
@@ -141,7 +141,7 @@ def transform(event, reasons=None, nulls=True):
         v_primary_group = first_group(
             event.get("groups"), event.get("group_properties"), "group_type"
         )
-        if v_primary_group.__class__ is list and v_primary_group:
+        if v_primary_group is not None:
             body["groupTraits"] = v_primary_group
         problem = body_problem(body, _CHECK_1) if nulls else None
         if problem is not None:
