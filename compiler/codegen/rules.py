@@ -191,11 +191,12 @@ class RuleWriter:
             out.emit("return [body]" if self.plan.one_rule_per_event else "out.append(body)")
             return
         keys = out.constant(repr(tuple(key for key, _ in unproven)), prefix="_CHECK_")
-        check = f"{out.helper('body_problem')}(body, {keys}, nulls)"
+        check = out.helper("body_problem")
         if all(left_to_caller(key, value, self.defines) for key, value in unproven):
             # All the check could find without nulls, the caller finds in the JSON.
-            check = f"{out.helper('body_problem')}(body, {keys}) if nulls else None"
-        out.emit(f"problem = {check}")
+            out.emit(f"problem = {check}(body, {keys}) if nulls else None")
+        else:
+            out.emit(f"problem = {check}(body, {keys}, nulls)")
         if self.plan.one_rule_per_event:
             with out.block("if problem is not None:"):
                 with out.block("if reasons is not None:"):

@@ -18,10 +18,10 @@ modules' check (`accoil_map.runtime.contract.value_problem`) walks the same
 way, so both name the same key path (tests/test_contract.py).
 
 That walk runs only for a body that breaks the contract: every body is first
-judged by `body_holds`, one straight-line function over the language's tables
-(the run-time contract's, read from the same schema), which gives the same
-verdict without key paths; a test proves the schema holds no rule it does not
-judge.
+judged by `body_holds`, one loop over the run-time contract's own verdicts of a
+key's value (the generated modules' `accepts` and `_holds`, from the same
+schema), which gives the same verdict without key paths; a test proves the
+schema holds no rule it does not judge.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..language import KEY_TYPES, REQUIRED_KEYS
-from ..runtime.contract import _all_hold, _holds  # named as generated modules name them
+from ..language import REQUIRED_KEYS
+from ..runtime.contract import _holds, accepts  # _holds: named as generated modules name it
 from ..schema import payload_schema
 
 #: The name of the whole body in a problem's key path.
@@ -326,12 +326,12 @@ def problem_in(node: Node, value: Any) -> Problem | None:
 def body_holds(body: Any) -> bool:
     """Whether a whole call body keeps the contract: `problem_in`'s verdict, fast.
 
-    The fast path of every valid call (most are), straight-line over the tables
-    the run-time contract reads from the same schema (`accoil_map.language`): a
-    call type, its required keys, each typed key's type (text not empty), and no
-    null inside any value, group entries whole. tests/test_delivery_contract.py
-    proves it gives the schema's verdict (jsonschema's), and that the schema has
-    no keyword it does not judge.
+    The fast path of every valid call (most are): a call type and its required
+    keys (`accoil_map.language`, read from the same schema), then each key's value
+    as the run-time contract judges it in generated modules (`accepts`: its type,
+    text not empty; `_holds`: no null inside, group entries whole).
+    tests/test_delivery_contract.py proves it gives the schema's verdict
+    (jsonschema's), and that the schema has no keyword it does not judge.
     """
     if body.__class__ is not dict:
         return False
@@ -343,18 +343,7 @@ def body_holds(body: Any) -> bool:
         if key not in body:
             return False
     for key, value in body.items():
-        expected = KEY_TYPES.get(key)
-        if expected is str:
-            if value.__class__ is not str or not value:
-                return False
-        elif expected is None:  # any value but null, however deep (or the type, a str)
-            if value is None:
-                return False
-            if (value.__class__ is dict or value.__class__ is list) and not _all_hold([value]):
-                return False
-        elif value.__class__ is not expected or not (value or expected is dict):
-            return False  # of another type, or an empty list
-        elif not _holds(key, value):
+        if not (accepts(key, value, False) and _holds(key, value)):
             return False
     return True
 
